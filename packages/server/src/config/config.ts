@@ -1,0 +1,78 @@
+// Reads Logbook's configuration from the environment (DESIGN.md §8) into one typed object.
+// It never reads files or opens connections; a bad value throws ConfigError with one line to print.
+import path from 'node:path';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  adminKey: string | undefined;
+  jwtSecret: string | undefined;
+  jwksUrl: string | undefined;
+  jwtIssuer: string | undefined;
+  jwtAudience: string | undefined;
+  retentionDays: number;
+  logLevel: LogLevel;
+  maxBodyBytes: number;
+  sqliteCacheMiB: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+  }
+  return Number(raw);
+}
+
+function optional(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  return raw === undefined || raw === '' ? undefined : raw;
+}
+
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
+  const logLevel = (optional(env, 'LOGBOOK_LOG_LEVEL') ?? 'info').toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError(`LOGBOOK_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
+  }
+  const databaseUrl = optional(env, 'LOGBOOK_DATABASE_URL');
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError(
+      'LOGBOOK_DATABASE_URL must be a postgres:// URL, or unset to use SQLite in LOGBOOK_DATA_DIR',
+    );
+  }
+  const jwksUrl = optional(env, 'LOGBOOK_JWKS_URL');
+  if (jwksUrl && !/^https?:\/\//.test(jwksUrl)) {
+    throw new ConfigError(`LOGBOOK_JWKS_URL must be an http(s) URL (got "${jwksUrl}")`);
+  }
+  const adminKey = optional(env, 'LOGBOOK_ADMIN_KEY');
+  if (adminKey !== undefined && adminKey.length < 16) {
+    throw new ConfigError('LOGBOOK_ADMIN_KEY must be at least 16 characters long');
+  }
+  return {
+    host: optional(env, 'LOGBOOK_HOST') ?? '127.0.0.1',
+    port: integer(env, 'LOGBOOK_PORT', 8080, 0, 65535),
+    dataDir: path.resolve(cwd, optional(env, 'LOGBOOK_DATA_DIR') ?? './data'),
+    databaseUrl,
+    adminKey,
+    jwtSecret: optional(env, 'LOGBOOK_JWT_SECRET'),
+    jwksUrl,
+    jwtIssuer: optional(env, 'LOGBOOK_JWT_ISSUER'),
+    jwtAudience: optional(env, 'LOGBOOK_JWT_AUDIENCE'),
+    retentionDays: integer(env, 'LOGBOOK_RETENTION_DAYS', 45, 0, 36_500),
+    logLevel: logLevel as LogLevel,
+    maxBodyBytes: integer(env, 'LOGBOOK_MAX_BODY_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    sqliteCacheMiB: integer(env, 'LOGBOOK_SQLITE_CACHE_MIB', 256, 2, 65_536),
+  };
+}

@@ -1,0 +1,146 @@
+// Turns a validated client event into the exact record Logbook stores and hashes (DESIGN.md §3, §6).
+// Pure apart from id generation: no SQL, no HTTP. The canonical body built here is what the Merkle leaf commits to.
+import { createHash } from 'node:crypto';
+import {
+  type AuditEvent,
+  canonicalJson,
+  DEFAULT_TENANT,
+  EVENT_LIMITS,
+  type EventInput,
+  type EventOutcome,
+  hashLeaf,
+  LogbookError,
+  toHex,
+} from '@logbook/protocol';
+import { v7 as uuidv7 } from 'uuid';
+import { requireIsoTime, toIso } from './time.ts';
+
+/** The stored, hashed part of an event: every wire field except `seq` and `hash`. */
+export type EventBody = Omit<AuditEvent, 'seq' | 'hash'>;
+
+/** An event ready to append: everything is decided except its seq in the tenant log. */
+export interface PreparedEvent {
+  id: string;
+  tenant: string;
+  occurredMs: number;
+  receivedMs: number;
+  action: string;
+  actorId: string;
+  targetType: string | null;
+  targetId: string | null;
+  outcome: EventOutcome;
+  ip: string | null;
+  /** RFC 8785 JSON of EventBody: the bytes the leaf hash commits to. */
+  body: string;
+  leafHash: Uint8Array;
+  /** SHA-256 of the client's input when the client chose the id; compared on retries. */
+  inputDigest: Uint8Array | null;
+  searchText: string;
+}
+
+function depthOf(value: unknown, limit: number, depth = 0): number {
+  if (depth > limit || value === null || typeof value !== 'object') return depth;
+  let max = depth;
+  for (const child of Object.values(value)) {
+    max = Math.max(max, depthOf(child, limit, depth + 1));
+    if (max > limit) break;
+  }
+  return max;
+}
+
+function checkJsonField(field: string, value: unknown, maxBytes: number): void {
+  if (value === undefined) return;
+  if (depthOf(value, EVENT_LIMITS.maxNestingDepth) > EVENT_LIMITS.maxNestingDepth) {
+    throw new LogbookError('VALIDATION_FAILED', `${field} is nested deeper than ${EVENT_LIMITS.maxNestingDepth} levels`, {
+      issues: [{ field, rule: 'maxDepth', message: `at most ${EVENT_LIMITS.maxNestingDepth} levels` }],
+    });
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(value));
+  if (bytes > maxBytes) {
+    throw new LogbookError('VALIDATION_FAILED', `${field} is ${bytes} bytes as JSON; the limit is ${maxBytes}`, {
+      issues: [{ field, rule: 'maxBytes', message: `at most ${maxBytes} bytes` }],
+    });
+  }
+}
+
+/** Words of a JSON value for the full-text index: object keys and scalar values, depth-first. */
+function collectWords(value: unknown, out: string[]): void {
+  if (value === null || value === undefined) return;
+  if (typeof value === 'object') {
+    for (const [key, child] of Object.entries(value)) {
+      if (!Array.isArray(value)) out.push(key);
+      collectWords(child, out);
+    }
+  } else {
+    out.push(String(value));
+  }
+}
+
+export function searchTextOf(body: EventBody): string {
+  const words: string[] = [body.action];
+  if (body.description) words.push(body.description);
+  collectWords(body.actor, words);
+  collectWords(body.target, words);
+  collectWords(body.details, words);
+  return words.join(' ');
+}
+
+/**
+ * Builds the stored record. `fieldPrefix` names the input in errors (`body/events/3`). `defaultTenant` is the
+ * tenant the credential writes to when the event names none.
+ */
+export function prepareEvent(
+  input: EventInput,
+  options: { receivedMs: number; defaultTenant?: string; fieldPrefix?: string },
+): PreparedEvent {
+  const prefix = options.fieldPrefix ?? 'body';
+  checkJsonField(`${prefix}/details`, input.details, EVENT_LIMITS.maxDetailsBytes);
+  checkJsonField(`${prefix}/changes`, input.changes, EVENT_LIMITS.maxChangesBytes);
+  const tenant = input.tenant ?? options.defaultTenant ?? DEFAULT_TENANT;
+  const occurredMs =
+    input.occurredAt === undefined
+      ? options.receivedMs
+      : requireIsoTime(`${prefix}/occurredAt`, input.occurredAt, false);
+  const clientId = input.id !== undefined;
+  const id = input.id ?? uuidv7({ msecs: options.receivedMs });
+  const body: EventBody = {
+    id,
+    tenant,
+    occurredAt: toIso(occurredMs),
+    receivedAt: toIso(options.receivedMs),
+    action: input.action,
+    actor: input.actor,
+    ...(input.target ? { target: input.target } : {}),
+    ...(input.changes ? { changes: input.changes } : {}),
+    outcome: input.outcome ?? 'success',
+    ...(input.description !== undefined ? { description: input.description } : {}),
+    ...(input.context ? { context: input.context } : {}),
+    ...(input.details ? { details: input.details } : {}),
+  };
+  const canonical = canonicalJson(body);
+  return {
+    id,
+    tenant,
+    occurredMs,
+    receivedMs: options.receivedMs,
+    action: body.action,
+    actorId: body.actor.id,
+    targetType: body.target?.type ?? null,
+    targetId: body.target?.id ?? null,
+    outcome: body.outcome,
+    ip: body.context?.ip ?? null,
+    body: canonical,
+    leafHash: hashLeaf(new TextEncoder().encode(canonical)),
+    inputDigest: clientId
+      ? createHash('sha256')
+          .update(canonicalJson({ ...input, tenant }))
+          .digest()
+      : null,
+    searchText: searchTextOf(body),
+  };
+}
+
+/** The wire event from its stored body plus the log fields. */
+export function eventFromStored(body: string, seq: number, leafHash: Uint8Array): AuditEvent {
+  return { ...(JSON.parse(body) as EventBody), seq, hash: toHex(leafHash) };
+}

@@ -1,0 +1,98 @@
+// Audit-event use cases: append (validated, idempotent, group-committed), get, list, stats.
+// Services speak the store port and domain types only: no SQL, no HTTP objects.
+import {
+  type AppendedEvent,
+  type AuditEvent,
+  DEFAULT_TENANT,
+  type EventInput,
+  type EventListQuery,
+  type EventListResponse,
+  type EventStats,
+  type EventStatsQuery,
+  LogbookError,
+  toHex,
+} from '@logbook/protocol';
+import { type Principal, tenantFor } from '../auth/principal.ts';
+import { eventFromStored, prepareEvent } from '../domain/event.ts';
+import { toIso } from '../domain/time.ts';
+import { encodeCursor } from '../query/cursor.ts';
+import { BUCKET_MS, eventPageRequest, statsRequest } from '../query/event-filter.ts';
+import type { Store } from '../store/store.ts';
+import { AppendQueue } from './append-queue.ts';
+
+export class EventService {
+  readonly queue: AppendQueue;
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.queue = new AppendQueue(store);
+  }
+
+  /** `batch` tells whether the client sent `{ events: [...] }`, so errors can name `body/events/3`. */
+  async append(principal: Principal, inputs: EventInput[], batch: boolean): Promise<AppendedEvent[]> {
+    const receivedMs = this.clock();
+    const events = inputs.map((input, index) =>
+      prepareEvent(input, {
+        receivedMs,
+        defaultTenant: tenantFor(principal, input.tenant, DEFAULT_TENANT),
+        fieldPrefix: batch ? `body/events/${index}` : 'body',
+      }),
+    );
+    const result = await this.queue.submit({ events });
+    if (!result.ok) {
+      const where = batch ? `events[${result.conflictIndex}]` : 'the event';
+      throw new LogbookError(
+        'IDEMPOTENCY_CONFLICT',
+        `${where} has id "${result.id}", which is already stored with different content; use a new id for a new event, or resend the original content to retry`,
+        { issues: [{ field: batch ? `body/events/${result.conflictIndex}/id` : 'body/id', rule: 'idempotency', message: 'id reused with different content' }] },
+      );
+    }
+    return result.rows.map((row) => ({
+      id: row.id,
+      tenant: row.tenant,
+      seq: row.seq,
+      hash: toHex(row.leafHash),
+      occurredAt: toIso(row.occurredMs),
+      receivedAt: toIso(row.receivedMs),
+      duplicate: row.duplicate,
+    }));
+  }
+
+  async get(principal: Principal, id: string, requestedTenant?: string): Promise<AuditEvent> {
+    const tenant = tenantFor(principal, requestedTenant, DEFAULT_TENANT);
+    const row = await this.store.getEvent(tenant, id);
+    if (!row) throw new LogbookError('NOT_FOUND', `No event with id "${id}" in tenant "${tenant}".`);
+    return eventFromStored(row.body, row.seq, row.leafHash);
+  }
+
+  async list(principal: Principal, query: EventListQuery): Promise<EventListResponse> {
+    const request = eventPageRequest(query, tenantFor(principal, query.tenant, DEFAULT_TENANT));
+    const page = await this.store.listEvents(request);
+    return {
+      data: page.rows.map((row) => eventFromStored(row.body, row.seq, row.leafHash)),
+      nextCursor: page.lastOrderKey === null ? null : encodeCursor(page.lastOrderKey, request.order),
+      ...(page.total !== undefined ? { total: page.total } : {}),
+    };
+  }
+
+  async stats(principal: Principal, query: EventStatsQuery): Promise<EventStats> {
+    const request = statsRequest(query, tenantFor(principal, query.tenant, DEFAULT_TENANT), this.clock());
+    const result = await this.store.eventStats(request);
+    const bucketMs = BUCKET_MS[request.bucket];
+    const histogram: EventStats['histogram'] = [];
+    for (let start = Math.floor(request.fromMs / bucketMs) * bucketMs; start < request.toMs; start += bucketMs) {
+      histogram.push({ start: toIso(start), count: result.histogram.get(start) ?? 0 });
+    }
+    return {
+      total: result.total,
+      last24h: result.last24h,
+      byAction: result.byAction,
+      byTargetType: result.byTargetType,
+      topActors: result.topActors,
+      histogram,
+      window: { from: toIso(request.fromMs), to: toIso(request.toMs), bucket: request.bucket },
+    };
+  }
+}

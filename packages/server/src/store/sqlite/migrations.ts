@@ -1,0 +1,84 @@
+// SQLite schema, as an ordered list of named migrations (the PostgreSQL adapter uses the same names).
+// Never edit a migration that has shipped: add a new one.
+
+export interface Migration {
+  name: string;
+  sql: string;
+}
+
+export const SQLITE_MIGRATIONS: Migration[] = [
+  {
+    name: '0001_events',
+    sql: `
+      CREATE TABLE tenant_logs (
+        tenant TEXT PRIMARY KEY,
+        size INTEGER NOT NULL
+      ) STRICT;
+
+      -- order_key is the rowid: occurrence ms << 20 | counter (see domain/time.ts). One B-tree serves newest-first,
+      -- time ranges and cursors; each secondary index implicitly ends in it, so "actor X, newest first" is one seek.
+      CREATE TABLE events (
+        order_key INTEGER PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        id TEXT NOT NULL,
+        occurred_ms INTEGER NOT NULL,
+        received_ms INTEGER NOT NULL,
+        action TEXT NOT NULL,
+        actor_id TEXT NOT NULL,
+        target_type TEXT,
+        target_id TEXT,
+        outcome TEXT NOT NULL,
+        ip TEXT,
+        body TEXT NOT NULL,
+        leaf_hash BLOB NOT NULL,
+        input_digest BLOB
+      ) STRICT;
+      CREATE UNIQUE INDEX events_tenant_id ON events (tenant, id);
+      CREATE UNIQUE INDEX events_tenant_seq ON events (tenant, seq);
+      CREATE INDEX events_tenant ON events (tenant);
+      CREATE INDEX events_tenant_actor ON events (tenant, actor_id);
+      CREATE INDEX events_tenant_target ON events (tenant, target_type, target_id);
+      CREATE INDEX events_tenant_action ON events (tenant, action);
+
+      -- Contentless: the text is not stored twice; its rowid is the event's order_key, so matches come back in time order.
+      CREATE VIRTUAL TABLE events_fts USING fts5 (
+        text, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2'
+      );
+
+      -- Rollups maintained in the append transaction, so stats never scan events.
+      CREATE TABLE event_counts_hour (
+        tenant TEXT NOT NULL,
+        hour INTEGER NOT NULL,
+        action TEXT NOT NULL,
+        target_type TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (tenant, hour, action, target_type)
+      ) STRICT, WITHOUT ROWID;
+      CREATE TABLE actor_counts_day (
+        tenant TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        actor_id TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (tenant, day, actor_id)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
+  {
+    name: '0002_api_keys',
+    sql: `
+      CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        prefix TEXT NOT NULL,
+        secret_hash BLOB NOT NULL UNIQUE,
+        scopes TEXT NOT NULL,
+        tenant TEXT,
+        created_ms INTEGER NOT NULL,
+        expires_ms INTEGER,
+        last_used_ms INTEGER,
+        revoked_ms INTEGER
+      ) STRICT;
+    `,
+  },
+];

@@ -1,0 +1,500 @@
+// The embedded SQLite adapter of the store port: one file, WAL, one writer, FTS5, rollups on write.
+// It must never acknowledge an append before its transaction is committed with synchronous=FULL.
+import fs from 'node:fs';
+import path from 'node:path';
+import { LogbookError } from '@logbook/protocol';
+import Database from 'better-sqlite3';
+import { ORDER_KEY_COUNTER_BITS, orderKeyFloor } from '../../domain/time.ts';
+import { BUCKET_MS, type EventFilter, type EventPageRequest, type StatsRequest } from '../../query/event-filter.ts';
+import type { SearchTerm } from '../../query/search-terms.ts';
+import type {
+  ApiKeyRecord,
+  AppendedRow,
+  AppendRequest,
+  AppendResult,
+  EventPage,
+  StatsResult,
+  Store,
+  StoreCapabilities,
+  StoredEventRow,
+} from '../store.ts';
+import { SQLITE_MIGRATIONS } from './migrations.ts';
+
+type Db = Database.Database;
+type Statement = Database.Statement;
+type SqlParam = string | number | bigint | Buffer | null;
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+const COUNTER_SPAN = 1n << ORDER_KEY_COUNTER_BITS;
+
+export interface SqliteStoreOptions {
+  /** Path of the database file; `:memory:` is refused because nothing acknowledged may be lost. */
+  file: string;
+  cacheMiB?: number;
+  readonly?: boolean;
+}
+
+interface EventRowRaw {
+  order_key: bigint;
+  seq: bigint;
+  body: string;
+  leaf_hash: Buffer;
+}
+
+interface ApiKeyRowRaw {
+  id: string;
+  name: string;
+  prefix: string;
+  secret_hash: Buffer;
+  scopes: string;
+  tenant: string | null;
+  created_ms: number;
+  expires_ms: number | null;
+  last_used_ms: number | null;
+  revoked_ms: number | null;
+}
+
+/** FTS5 syntax for parsed terms: each a quoted literal phrase, so no user text is ever an operator. */
+export function fts5Query(terms: SearchTerm[]): string {
+  return terms.map((t) => `"${t.phrase.replaceAll('"', '""')}"${t.prefix ? '*' : ''}`).join(' ');
+}
+
+/** Upper bound for "starts with prefix" on a BINARY-collated column: no UTF-8 string sorts above U+10FFFF. */
+const prefixUpperBound = (prefix: string) => `${prefix}\u{10FFFF}`;
+
+function eventRow(raw: EventRowRaw): StoredEventRow {
+  return { orderKey: raw.order_key, seq: Number(raw.seq), body: raw.body, leafHash: raw.leaf_hash };
+}
+
+function apiKeyRow(raw: ApiKeyRowRaw): ApiKeyRecord {
+  return {
+    id: raw.id,
+    name: raw.name,
+    prefix: raw.prefix,
+    secretHash: raw.secret_hash,
+    scopes: JSON.parse(raw.scopes) as string[],
+    tenant: raw.tenant,
+    createdMs: raw.created_ms,
+    expiresMs: raw.expires_ms,
+    lastUsedMs: raw.last_used_ms,
+    revokedMs: raw.revoked_ms,
+  };
+}
+
+export class SqliteStore implements Store {
+  readonly capabilities: StoreCapabilities = { name: 'sqlite', multiProcess: false };
+  private readonly db: Db;
+  private readonly statements = new Map<string, Statement>();
+
+  constructor(options: SqliteStoreOptions) {
+    if (options.file === ':memory:') throw new Error('SqliteStore needs a file: acknowledged writes must be durable');
+    fs.mkdirSync(path.dirname(options.file), { recursive: true });
+    this.db = new Database(options.file, { readonly: options.readonly ?? false });
+    this.db.pragma('busy_timeout = 5000');
+    if (!options.readonly) {
+      this.db.pragma('journal_mode = WAL');
+      // FULL: each commit fsyncs the WAL, so an acknowledged append survives power loss. Group commit pays it once per batch.
+      this.db.pragma('synchronous = FULL');
+    }
+    this.db.pragma(`cache_size = -${(options.cacheMiB ?? 256) * 1024}`);
+    this.db.pragma('temp_store = MEMORY');
+    this.db.pragma('foreign_keys = ON');
+  }
+
+  /** A cached prepared statement; `safe` returns integers as BigInt (order keys exceed 2^53). */
+  private stmt(sql: string, safe = false): Statement {
+    const key = `${safe ? 'S' : 'N'}${sql}`;
+    let statement = this.statements.get(key);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      if (safe) statement.safeIntegers(true);
+      if (this.statements.size > 500) this.statements.clear();
+      this.statements.set(key, statement);
+    }
+    return statement;
+  }
+
+  async migrate(): Promise<string[]> {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_ms INTEGER NOT NULL)');
+    const applied = new Set(
+      (this.db.prepare('SELECT name FROM schema_migrations').all() as { name: string }[]).map((r) => r.name),
+    );
+    const now: string[] = [];
+    for (const migration of SQLITE_MIGRATIONS) {
+      if (applied.has(migration.name)) continue;
+      this.db.transaction(() => {
+        this.db.exec(migration.sql);
+        this.db.prepare('INSERT INTO schema_migrations (name, applied_ms) VALUES (?, ?)').run(migration.name, Date.now());
+      })();
+      now.push(migration.name);
+    }
+    return now;
+  }
+
+  async appendEvents(requests: AppendRequest[]): Promise<AppendResult[]> {
+    return this.db.transaction(() => this.appendInTransaction(requests)).immediate();
+  }
+
+  private appendInTransaction(requests: AppendRequest[]): AppendResult[] {
+    const sizes = new Map<string, number>();
+    const hourCounts = new Map<string, number>();
+    const actorCounts = new Map<string, number>();
+    const results: AppendResult[] = [];
+    const findById = this.stmt(
+      'SELECT seq, leaf_hash, input_digest, occurred_ms, received_ms FROM events WHERE tenant = ? AND id = ?',
+    );
+    const maxKey = this.stmt('SELECT max(order_key) AS k FROM events WHERE order_key >= ? AND order_key < ?', true);
+    const insert = this.stmt(
+      `INSERT INTO events (order_key, tenant, seq, id, occurred_ms, received_ms, action, actor_id, target_type, target_id,
+         outcome, ip, body, leaf_hash, input_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const insertText = this.stmt('INSERT INTO events_fts (rowid, text) VALUES (?, ?)');
+    const tenantSize = this.stmt('SELECT size FROM tenant_logs WHERE tenant = ?');
+
+    const nextOrderKey = (occurredMs: number): bigint => {
+      let floor = orderKeyFloor(occurredMs);
+      for (;;) {
+        const found = (maxKey.get(floor, floor + COUNTER_SPAN) as { k: bigint | null }).k;
+        if (found === null) return floor;
+        if (found + 1n < floor + COUNTER_SPAN) return found + 1n;
+        floor += COUNTER_SPAN; // this millisecond is full: spill into the next one
+      }
+    };
+
+    for (const request of requests) {
+      this.db.exec('SAVEPOINT request');
+      const rows: AppendedRow[] = [];
+      let conflict: { conflictIndex: number; id: string } | null = null;
+      const sizesBefore = new Map(sizes);
+      const pendingHours: [string, number][] = [];
+      const pendingActors: [string, number][] = [];
+      for (const [index, event] of request.events.entries()) {
+        if (event.inputDigest) {
+          const existing = findById.get(event.tenant, event.id) as
+            | { seq: number; leaf_hash: Buffer; input_digest: Buffer | null; occurred_ms: number; received_ms: number }
+            | undefined;
+          if (existing) {
+            if (!existing.input_digest || !existing.input_digest.equals(event.inputDigest)) {
+              conflict = { conflictIndex: index, id: event.id };
+              break;
+            }
+            rows.push({
+              id: event.id,
+              tenant: event.tenant,
+              seq: existing.seq,
+              leafHash: existing.leaf_hash,
+              occurredMs: existing.occurred_ms,
+              receivedMs: existing.received_ms,
+              duplicate: true,
+            });
+            continue;
+          }
+        }
+        let size = sizes.get(event.tenant);
+        if (size === undefined) size = (tenantSize.get(event.tenant) as { size: number } | undefined)?.size ?? 0;
+        sizes.set(event.tenant, size + 1);
+        const orderKey = nextOrderKey(event.occurredMs);
+        insert.run(
+          orderKey,
+          event.tenant,
+          size,
+          event.id,
+          event.occurredMs,
+          event.receivedMs,
+          event.action,
+          event.actorId,
+          event.targetType,
+          event.targetId,
+          event.outcome,
+          event.ip,
+          event.body,
+          event.leafHash,
+          event.inputDigest,
+        );
+        insertText.run(orderKey, event.searchText);
+        pendingHours.push([
+          JSON.stringify([event.tenant, Math.floor(event.occurredMs / HOUR_MS), event.action, event.targetType ?? '']),
+          1,
+        ]);
+        pendingActors.push([JSON.stringify([event.tenant, Math.floor(event.occurredMs / DAY_MS), event.actorId]), 1]);
+        rows.push({
+          id: event.id,
+          tenant: event.tenant,
+          seq: size,
+          leafHash: event.leafHash,
+          occurredMs: event.occurredMs,
+          receivedMs: event.receivedMs,
+          duplicate: false,
+        });
+      }
+      if (conflict) {
+        this.db.exec('ROLLBACK TO request; RELEASE request');
+        sizes.clear();
+        for (const [tenant, size] of sizesBefore) sizes.set(tenant, size);
+        results.push({ ok: false, ...conflict });
+        continue;
+      }
+      this.db.exec('RELEASE request');
+      for (const [key, n] of pendingHours) hourCounts.set(key, (hourCounts.get(key) ?? 0) + n);
+      for (const [key, n] of pendingActors) actorCounts.set(key, (actorCounts.get(key) ?? 0) + n);
+      results.push({ ok: true, rows });
+    }
+
+    const upsertHour = this.stmt(
+      `INSERT INTO event_counts_hour (tenant, hour, action, target_type, count) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (tenant, hour, action, target_type) DO UPDATE SET count = count + excluded.count`,
+    );
+    for (const [key, n] of hourCounts) upsertHour.run(...(JSON.parse(key) as SqlParam[]), n);
+    const upsertActor = this.stmt(
+      `INSERT INTO actor_counts_day (tenant, day, actor_id, count) VALUES (?, ?, ?, ?)
+       ON CONFLICT (tenant, day, actor_id) DO UPDATE SET count = count + excluded.count`,
+    );
+    for (const [key, n] of actorCounts) upsertActor.run(...(JSON.parse(key) as SqlParam[]), n);
+    const saveSize = this.stmt(
+      'INSERT INTO tenant_logs (tenant, size) VALUES (?, ?) ON CONFLICT (tenant) DO UPDATE SET size = excluded.size',
+    );
+    for (const [tenant, size] of sizes) saveSize.run(tenant, size);
+    return results;
+  }
+
+  async getEvent(tenant: string, id: string): Promise<StoredEventRow | null> {
+    const raw = this.stmt('SELECT order_key, seq, body, leaf_hash FROM events WHERE tenant = ? AND id = ?', true).get(
+      tenant,
+      id,
+    ) as EventRowRaw | undefined;
+    return raw ? eventRow(raw) : null;
+  }
+
+  /** WHERE conditions on `events e` for a filter; full-text is handled by the caller. */
+  private conditions(filter: EventFilter): { sql: string[]; params: SqlParam[] } {
+    const sql = ['e.tenant = ?'];
+    const params: SqlParam[] = [filter.tenant];
+    if (filter.actorId !== undefined) {
+      sql.push('e.actor_id = ?');
+      params.push(filter.actorId);
+    }
+    if (filter.actions) {
+      const alternatives: string[] = [];
+      if (filter.actions.exact.length > 0) {
+        alternatives.push(`e.action IN (${filter.actions.exact.map(() => '?').join(', ')})`);
+        params.push(...filter.actions.exact);
+      }
+      for (const prefix of filter.actions.prefixes) {
+        alternatives.push('(e.action >= ? AND e.action < ?)');
+        params.push(prefix, prefixUpperBound(prefix));
+      }
+      sql.push(`(${alternatives.join(' OR ')})`);
+    }
+    for (const [column, value] of [
+      ['e.target_type', filter.targetType],
+      ['e.target_id', filter.targetId],
+      ['e.outcome', filter.outcome],
+      ['e.ip', filter.ip],
+    ] as const) {
+      if (value !== undefined) {
+        sql.push(`${column} = ?`);
+        params.push(value);
+      }
+    }
+    return { sql, params };
+  }
+
+  /** Order-key range for the time bounds and the cursor, applied to `keyColumn`. */
+  private keyRange(
+    keyColumn: string,
+    filter: EventFilter,
+    order: 'asc' | 'desc',
+    after: bigint | undefined,
+  ): { sql: string[]; params: SqlParam[] } {
+    const sql: string[] = [];
+    const params: SqlParam[] = [];
+    if (filter.fromMs !== undefined) {
+      sql.push(`${keyColumn} >= ?`);
+      params.push(orderKeyFloor(filter.fromMs));
+    }
+    if (filter.toMs !== undefined) {
+      sql.push(`${keyColumn} < ?`);
+      params.push(orderKeyFloor(filter.toMs));
+    }
+    if (after !== undefined) {
+      sql.push(`${keyColumn} ${order === 'desc' ? '<' : '>'} ?`);
+      params.push(after);
+    }
+    return { sql, params };
+  }
+
+  private selectEvents(
+    columns: string,
+    filter: EventFilter,
+    order: 'asc' | 'desc',
+    after: bigint | undefined,
+  ): { sql: string; params: SqlParam[] } {
+    const where = this.conditions(filter);
+    if (filter.search) {
+      // Drive the query from the FTS index in its own rowid (= time) order: "newest matches" never sorts all matches.
+      const range = this.keyRange('f.rowid', filter, order, after);
+      return {
+        sql: `SELECT ${columns} FROM events_fts f JOIN events e ON e.order_key = f.rowid
+              WHERE events_fts MATCH ? AND ${[...range.sql, ...where.sql].join(' AND ')}
+              ORDER BY f.rowid ${order}`,
+        params: [fts5Query(filter.search), ...range.params, ...where.params],
+      };
+    }
+    const range = this.keyRange('e.order_key', filter, order, after);
+    return {
+      sql: `SELECT ${columns} FROM events e WHERE ${[...where.sql, ...range.sql].join(' AND ')} ORDER BY e.order_key ${order}`,
+      params: [...where.params, ...range.params],
+    };
+  }
+
+  async listEvents(page: EventPageRequest): Promise<EventPage> {
+    const query = this.selectEvents('e.order_key, e.seq, e.body, e.leaf_hash', page.filter, page.order, page.after);
+    const raws = this.runSearch(() =>
+      this.stmt(`${query.sql} LIMIT ?`, true).all(...query.params, page.limit + 1),
+    ) as EventRowRaw[];
+    const more = raws.length > page.limit;
+    const rows = raws.slice(0, page.limit).map(eventRow);
+    return {
+      rows,
+      lastOrderKey: more ? rows[rows.length - 1]!.orderKey : null,
+      ...(page.includeTotal ? { total: await this.countEvents(page.filter) } : {}),
+    };
+  }
+
+  async countEvents(filter: EventFilter): Promise<number> {
+    const unfiltered = Object.keys(filter).length === 1;
+    if (unfiltered) {
+      return (this.stmt('SELECT size FROM tenant_logs WHERE tenant = ?').get(filter.tenant) as { size: number } | undefined)
+        ?.size ?? 0;
+    }
+    const query = this.selectEvents('1', filter, 'desc', undefined);
+    const row = this.runSearch(() => this.stmt(`SELECT count(*) AS n FROM (${query.sql})`).get(...query.params)) as {
+      n: number;
+    };
+    return row.n;
+  }
+
+  /** Full-text syntax is ours, but an engine limit can still refuse a query: that is the caller's 400, not a 500. */
+  private runSearch<T>(run: () => T): T {
+    try {
+      return run();
+    } catch (error) {
+      if (error instanceof Database.SqliteError && /fts5|MATCH/i.test(error.message)) {
+        throw new LogbookError('INVALID_QUERY', `q cannot be searched: ${error.message.replace(/^fts5: /, '')}`);
+      }
+      throw error;
+    }
+  }
+
+  async eventStats(request: StatsRequest): Promise<StatsResult> {
+    const { tenant } = request;
+    const fromHour = Math.floor(request.fromMs / HOUR_MS);
+    const toHour = Math.ceil(request.toMs / HOUR_MS);
+    const total =
+      (this.stmt('SELECT size FROM tenant_logs WHERE tenant = ?').get(tenant) as { size: number } | undefined)?.size ?? 0;
+
+    // last24h: whole hours from the rollup, the two partial hours at the edges counted exactly.
+    const dayAgo = request.nowMs - DAY_MS;
+    const firstWholeHour = Math.ceil(dayAgo / HOUR_MS);
+    const currentHour = Math.floor(request.nowMs / HOUR_MS);
+    const wholeHours = (
+      this.stmt('SELECT coalesce(sum(count), 0) AS n FROM event_counts_hour WHERE tenant = ? AND hour >= ? AND hour < ?').get(
+        tenant,
+        firstWholeHour,
+        currentHour,
+      ) as { n: number }
+    ).n;
+    const countKeys = this.stmt('SELECT count(*) AS n FROM events WHERE tenant = ? AND order_key >= ? AND order_key < ?');
+    const edge = (fromMs: number, toMs: number) =>
+      fromMs < toMs ? (countKeys.get(tenant, orderKeyFloor(fromMs), orderKeyFloor(toMs)) as { n: number }).n : 0;
+    const last24h =
+      wholeHours +
+      edge(dayAgo, Math.min(firstWholeHour * HOUR_MS, request.nowMs)) +
+      (currentHour >= firstWholeHour ? edge(currentHour * HOUR_MS, request.nowMs + 1) : 0);
+
+    const byAction: Record<string, number> = {};
+    for (const row of this.stmt(
+      'SELECT action, sum(count) AS n FROM event_counts_hour WHERE tenant = ? AND hour >= ? AND hour < ? GROUP BY action ORDER BY n DESC',
+    ).all(tenant, fromHour, toHour) as { action: string; n: number }[]) {
+      byAction[row.action] = row.n;
+    }
+    const byTargetType: Record<string, number> = {};
+    for (const row of this.stmt(
+      `SELECT target_type, sum(count) AS n FROM event_counts_hour WHERE tenant = ? AND hour >= ? AND hour < ? AND target_type != ''
+       GROUP BY target_type ORDER BY n DESC`,
+    ).all(tenant, fromHour, toHour) as { target_type: string; n: number }[]) {
+      byTargetType[row.target_type] = row.n;
+    }
+    const topActors = (
+      this.stmt(
+        `SELECT actor_id AS id, sum(count) AS count FROM actor_counts_day WHERE tenant = ? AND day >= ? AND day < ?
+         GROUP BY actor_id ORDER BY count DESC, actor_id LIMIT ?`,
+      ).all(tenant, Math.floor(request.fromMs / DAY_MS), Math.ceil(request.toMs / DAY_MS), request.top) as {
+        id: string;
+        count: number;
+      }[]
+    ).map((r) => ({ id: r.id, count: r.count }));
+    const bucketMs = BUCKET_MS[request.bucket];
+    const histogram = new Map<number, number>();
+    for (const row of this.stmt(
+      'SELECT hour, sum(count) AS n FROM event_counts_hour WHERE tenant = ? AND hour >= ? AND hour < ? GROUP BY hour',
+    ).all(tenant, fromHour, toHour) as { hour: number; n: number }[]) {
+      const start = Math.floor((row.hour * HOUR_MS) / bucketMs) * bucketMs;
+      histogram.set(start, (histogram.get(start) ?? 0) + row.n);
+    }
+    return { total, last24h, byAction, byTargetType, topActors, histogram };
+  }
+
+  async insertApiKey(key: ApiKeyRecord): Promise<void> {
+    this.stmt(
+      `INSERT INTO api_keys (id, name, prefix, secret_hash, scopes, tenant, created_ms, expires_ms, last_used_ms, revoked_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      key.id,
+      key.name,
+      key.prefix,
+      Buffer.from(key.secretHash),
+      JSON.stringify(key.scopes),
+      key.tenant,
+      key.createdMs,
+      key.expiresMs,
+      key.lastUsedMs,
+      key.revokedMs,
+    );
+  }
+
+  async findApiKeyByHash(secretHash: Uint8Array): Promise<ApiKeyRecord | null> {
+    const raw = this.stmt('SELECT * FROM api_keys WHERE secret_hash = ?').get(Buffer.from(secretHash)) as
+      | ApiKeyRowRaw
+      | undefined;
+    return raw ? apiKeyRow(raw) : null;
+  }
+
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
+    return (this.stmt('SELECT * FROM api_keys ORDER BY created_ms').all() as ApiKeyRowRaw[]).map(apiKeyRow);
+  }
+
+  async countApiKeys(): Promise<number> {
+    return (this.stmt('SELECT count(*) AS n FROM api_keys').get() as { n: number }).n;
+  }
+
+  async touchApiKey(id: string, usedMs: number): Promise<void> {
+    this.stmt('UPDATE api_keys SET last_used_ms = ? WHERE id = ?').run(usedMs, id);
+  }
+
+  async ping(): Promise<void> {
+    this.stmt('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) {
+      if (!this.db.readonly) this.db.pragma('wal_checkpoint(TRUNCATE)');
+      this.db.close();
+    }
+  }
+}
+
+export function openSqliteStore(dataDir: string, options: { cacheMiB?: number } = {}): SqliteStore {
+  return new SqliteStore({ file: path.join(dataDir, 'logbook.db'), ...options });
+}

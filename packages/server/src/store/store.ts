@@ -1,0 +1,91 @@
+// The store port: everything services need from a database, and nothing about which database it is.
+// Adapters (sqlite/, postgres/) implement it; only start.ts and tests import an adapter.
+import type { PreparedEvent } from '../domain/event.ts';
+import type { EventFilter, EventPageRequest, StatsRequest } from '../query/event-filter.ts';
+
+/** What differs between backends, stated as facts services may branch on (never `if (sqlite)`). */
+export interface StoreCapabilities {
+  /** Several Logbook processes may share this store. */
+  readonly multiProcess: boolean;
+  readonly name: string;
+}
+
+/** One client request's events, appended all-or-nothing. */
+export interface AppendRequest {
+  events: PreparedEvent[];
+}
+
+export type AppendedRow = {
+  id: string;
+  tenant: string;
+  seq: number;
+  leafHash: Uint8Array;
+  occurredMs: number;
+  receivedMs: number;
+  duplicate: boolean;
+};
+
+/** Per request: its rows in input order, or the index of the first event whose id conflicts. */
+export type AppendResult = { ok: true; rows: AppendedRow[] } | { ok: false; conflictIndex: number; id: string };
+
+export interface StoredEventRow {
+  orderKey: bigint;
+  seq: number;
+  body: string;
+  leafHash: Uint8Array;
+}
+
+export interface EventPage {
+  rows: StoredEventRow[];
+  /** Present when more rows may follow. */
+  lastOrderKey: bigint | null;
+  total?: number;
+}
+
+export interface StatsResult {
+  total: number;
+  last24h: number;
+  byAction: Record<string, number>;
+  byTargetType: Record<string, number>;
+  topActors: { id: string; count: number }[];
+  /** Bucket start (epoch ms) → count, only non-empty buckets. */
+  histogram: Map<number, number>;
+}
+
+export type ApiKeyScope = string;
+
+export interface ApiKeyRecord {
+  id: string;
+  name: string;
+  prefix: string;
+  secretHash: Uint8Array;
+  scopes: ApiKeyScope[];
+  tenant: string | null;
+  createdMs: number;
+  expiresMs: number | null;
+  lastUsedMs: number | null;
+  revokedMs: number | null;
+}
+
+export interface Store {
+  readonly capabilities: StoreCapabilities;
+  /** Applies pending migrations; safe to call on every start. Returns the names applied now. */
+  migrate(): Promise<string[]>;
+
+  /** Appends several requests in one transaction (group commit); resolves after the commit is durable. */
+  appendEvents(requests: AppendRequest[]): Promise<AppendResult[]>;
+  getEvent(tenant: string, id: string): Promise<StoredEventRow | null>;
+  listEvents(page: EventPageRequest): Promise<EventPage>;
+  countEvents(filter: EventFilter): Promise<number>;
+  eventStats(request: StatsRequest): Promise<StatsResult>;
+
+  insertApiKey(key: ApiKeyRecord): Promise<void>;
+  findApiKeyByHash(secretHash: Uint8Array): Promise<ApiKeyRecord | null>;
+  listApiKeys(): Promise<ApiKeyRecord[]>;
+  countApiKeys(): Promise<number>;
+  touchApiKey(id: string, usedMs: number): Promise<void>;
+
+  /** Cheap liveness probe of the database. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
