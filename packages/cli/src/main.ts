@@ -44,7 +44,11 @@ async function main(argv: string[]): Promise<number> {
     console.error(`logbook: unknown command "${name}"\n\n${help()}`);
     return 2;
   }
-  const { values } = parseArgs({ args: rest, options: { help: { type: 'boolean', short: 'h' } }, strict: false });
+  const { values } = parseArgs({
+    args: rest,
+    options: { help: { type: 'boolean', short: 'h' } },
+    strict: false,
+  });
   if (values.help) {
     console.log(command.usage);
     return 0;

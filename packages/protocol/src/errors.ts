@@ -15,7 +15,6 @@ export const ERROR_CATALOG = {
   FORBIDDEN: { status: 403, message: 'This credential is not allowed to do that.' },
   NOT_FOUND: { status: 404, message: 'Nothing was found with that id.' },
   ROUTE_NOT_FOUND: { status: 404, message: 'There is no such route; see /docs for the API.' },
-  METHOD_NOT_ALLOWED: { status: 405, message: 'That method is not allowed on this route.' },
   IDEMPOTENCY_CONFLICT: {
     status: 409,
     message: 'An event with this id already exists with different content.',

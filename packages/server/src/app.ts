@@ -8,8 +8,8 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { LogLevel } from './config/config.ts';
 import { registerAuth } from './http/plugins/auth.ts';
 import { registerErrorHandling } from './http/plugins/errors.ts';
-import { eventRoutes } from './http/routes/v1/events.ts';
 import { opsRoutes } from './http/routes/ops.ts';
+import { eventRoutes } from './http/routes/v1/events.ts';
 import { validatorCompiler } from './http/validation.ts';
 import type { Services } from './services/index.ts';
 import type { Store } from './store/store.ts';

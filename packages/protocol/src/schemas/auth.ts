@@ -11,7 +11,9 @@ export const ApiKeyCreate = Type.Object(
     name: Type.String({ minLength: 1, maxLength: 128 }),
     scopes: Type.Array(Type.Enum(SCOPES), { minItems: 1, uniqueItems: true }),
     tenant: Type.Optional(Tenant),
-    expiresAt: Type.Optional(Type.String({ description: 'ISO 8601 date-time after which the key stops working.' })),
+    expiresAt: Type.Optional(
+      Type.String({ description: 'ISO 8601 date-time after which the key stops working.' }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -77,7 +77,8 @@ export const EventInput = Type.Object(
         minLength: 1,
         maxLength: 128,
         pattern: '^[\\x21-\\x7E]+$',
-        description: 'Client id (printable ASCII, no spaces). Makes the write idempotent: a retry returns the same answer.',
+        description:
+          'Client id (printable ASCII, no spaces). Makes the write idempotent: a retry returns the same answer.',
       }),
     ),
     tenant: Type.Optional(Tenant),
@@ -91,7 +92,7 @@ export const EventInput = Type.Object(
     context: Type.Optional(EventContext),
     details: Type.Optional(Details),
   },
-  { additionalProperties: false},
+  { additionalProperties: false },
 );
 export type EventInput = Static<typeof EventInput>;
 
@@ -104,7 +105,9 @@ export const AuditEvent = Type.Object(
   {
     id: Type.String(),
     tenant: Type.String(),
-    seq: Type.Integer({ description: 'Position in the tenant log: 0, 1, 2, … gap-free (Merkle leaf index).' }),
+    seq: Type.Integer({
+      description: 'Position in the tenant log: 0, 1, 2, … gap-free (Merkle leaf index).',
+    }),
     occurredAt: IsoDateTime,
     receivedAt: IsoDateTime,
     action: Type.String(),
@@ -155,7 +158,11 @@ export const EventListQuery = Type.Object(
       }),
     ),
     limit: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: EVENT_LIMITS.maxListLimit, default: EVENT_LIMITS.defaultListLimit }),
+      Type.Integer({
+        minimum: 1,
+        maximum: EVENT_LIMITS.maxListLimit,
+        default: EVENT_LIMITS.defaultListLimit,
+      }),
     ),
     order: Type.Optional(Type.Enum(SORT_ORDERS, { default: 'desc' })),
     cursor: Type.Optional(Type.String({ maxLength: 512, description: 'nextCursor of the previous page.' })),
@@ -175,7 +182,9 @@ export type EventListResponse = Static<typeof EventListResponse>;
 export const EventStatsQuery = Type.Object(
   {
     tenant: Type.Optional(Tenant),
-    from: Type.Optional(Type.String({ description: 'Window start (ISO 8601); default 30 days before `to`.' })),
+    from: Type.Optional(
+      Type.String({ description: 'Window start (ISO 8601); default 30 days before `to`.' }),
+    ),
     to: Type.Optional(Type.String({ description: 'Window end (ISO 8601); default now.' })),
     bucket: Type.Optional(Type.Enum(STATS_BUCKETS)),
     top: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })),

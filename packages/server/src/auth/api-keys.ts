@@ -41,7 +41,10 @@ export async function authenticateApiKey(store: Store, secret: string, nowMs: nu
   const hash = hashApiKey(secret);
   const record = await store.findApiKeyByHash(hash);
   if (!record || !timingSafeEqual(Buffer.from(record.secretHash), Buffer.from(hash))) {
-    throw new LogbookError('UNAUTHENTICATED', 'The API key is not valid. Check it was copied whole, or create a new one.');
+    throw new LogbookError(
+      'UNAUTHENTICATED',
+      'The API key is not valid. Check it was copied whole, or create a new one.',
+    );
   }
   if (record.revokedMs !== null) throw new LogbookError('UNAUTHENTICATED', 'This API key has been revoked.');
   if (record.expiresMs !== null && record.expiresMs <= nowMs) {

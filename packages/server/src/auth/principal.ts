@@ -19,7 +19,10 @@ export function hasScope(principal: Principal, scope: Scope): boolean {
 
 export function requireScope(principal: Principal, scope: Scope): void {
   if (!hasScope(principal, scope)) {
-    throw new LogbookError('FORBIDDEN', `This credential lacks the "${scope}" scope needed here; ask an admin for a key with it.`);
+    throw new LogbookError(
+      'FORBIDDEN',
+      `This credential lacks the "${scope}" scope needed here; ask an admin for a key with it.`,
+    );
   }
 }
 

@@ -13,6 +13,7 @@ import {
   toHex,
 } from '@logbook/protocol';
 import { v7 as uuidv7 } from 'uuid';
+import './hashing.ts';
 import { requireIsoTime, toIso } from './time.ts';
 
 /** The stored, hashed part of an event: every wire field except `seq` and `hash`. */
@@ -51,15 +52,23 @@ function depthOf(value: unknown, limit: number, depth = 0): number {
 function checkJsonField(field: string, value: unknown, maxBytes: number): void {
   if (value === undefined) return;
   if (depthOf(value, EVENT_LIMITS.maxNestingDepth) > EVENT_LIMITS.maxNestingDepth) {
-    throw new LogbookError('VALIDATION_FAILED', `${field} is nested deeper than ${EVENT_LIMITS.maxNestingDepth} levels`, {
-      issues: [{ field, rule: 'maxDepth', message: `at most ${EVENT_LIMITS.maxNestingDepth} levels` }],
-    });
+    throw new LogbookError(
+      'VALIDATION_FAILED',
+      `${field} is nested deeper than ${EVENT_LIMITS.maxNestingDepth} levels`,
+      {
+        issues: [{ field, rule: 'maxDepth', message: `at most ${EVENT_LIMITS.maxNestingDepth} levels` }],
+      },
+    );
   }
   const bytes = Buffer.byteLength(JSON.stringify(value));
   if (bytes > maxBytes) {
-    throw new LogbookError('VALIDATION_FAILED', `${field} is ${bytes} bytes as JSON; the limit is ${maxBytes}`, {
-      issues: [{ field, rule: 'maxBytes', message: `at most ${maxBytes} bytes` }],
-    });
+    throw new LogbookError(
+      'VALIDATION_FAILED',
+      `${field} is ${bytes} bytes as JSON; the limit is ${maxBytes}`,
+      {
+        issues: [{ field, rule: 'maxBytes', message: `at most ${maxBytes} bytes` }],
+      },
+    );
   }
 }
 

@@ -1,7 +1,8 @@
 // Strict ISO 8601 parsing and the event order key. Pure: no clock reads except where `now` is passed in.
 import { LogbookError } from '@logbook/protocol';
 
-const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})$/i;
+const ISO_DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})$/i;
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 /** Earliest and latest occurrence times Logbook stores (the order key has 43 bits of milliseconds). */
@@ -43,9 +44,13 @@ export function requireIsoTime(field: string, text: string, allowDateOnly: boole
     );
   }
   if (ms < MIN_TIME_MS || ms >= MAX_TIME_MS) {
-    throw new LogbookError('INVALID_DATE', `${field} must be between 1970-01-01 and 2199-12-31 (got "${text}")`, {
-      issues: [{ field, rule: 'range', message: 'outside 1970-01-01 … 2199-12-31' }],
-    });
+    throw new LogbookError(
+      'INVALID_DATE',
+      `${field} must be between 1970-01-01 and 2199-12-31 (got "${text}")`,
+      {
+        issues: [{ field, rule: 'range', message: 'outside 1970-01-01 … 2199-12-31' }],
+      },
+    );
   }
   return ms;
 }

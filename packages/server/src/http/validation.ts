@@ -22,9 +22,16 @@ const strictAjv = makeAjv(false);
 const coercingAjv = makeAjv(true);
 
 export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) =>
-  (httpPart === 'body' ? strictAjv : coercingAjv).compile(schema) as ReturnType<FastifySchemaCompiler<object>>;
+  (httpPart === 'body' ? strictAjv : coercingAjv).compile(schema) as ReturnType<
+    FastifySchemaCompiler<object>
+  >;
 
-const PART_NAMES: Record<string, string> = { body: 'body', querystring: 'query', params: 'path', headers: 'header' };
+const PART_NAMES: Record<string, string> = {
+  body: 'body',
+  querystring: 'query',
+  params: 'path',
+  headers: 'header',
+};
 
 function issueOf(part: string, error: ErrorObject): FieldIssue {
   const base = `${part}${error.instancePath}`;
@@ -33,7 +40,9 @@ function issueOf(part: string, error: ErrorObject): FieldIssue {
     case 'required':
       return { field: `${base}/${String(params.missingProperty)}`, rule: 'required', message: 'is required' };
     case 'additionalProperties': {
-      const allowed = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {});
+      const allowed = Object.keys(
+        (error.parentSchema as { properties?: object } | undefined)?.properties ?? {},
+      );
       return {
         field: `${base}/${String(params.additionalProperty)}`,
         rule: 'additionalProperties',
@@ -41,7 +50,11 @@ function issueOf(part: string, error: ErrorObject): FieldIssue {
       };
     }
     case 'enum':
-      return { field: base, rule: 'enum', message: `must be one of ${(params.allowedValues as unknown[]).join(', ')}` };
+      return {
+        field: base,
+        rule: 'enum',
+        message: `must be one of ${(params.allowedValues as unknown[]).join(', ')}`,
+      };
     default:
       return { field: base, rule: error.keyword, message: error.message ?? 'is invalid' };
   }
@@ -55,8 +68,12 @@ export function validationIssues(context: string, errors: ErrorObject[]): FieldI
   const part = PART_NAMES[context] ?? context;
   const concrete = errors.filter((e) => e.keyword !== 'anyOf');
   if (concrete.length === 0) return errors.map((e) => issueOf(part, e));
-  const depth = (e: ErrorObject) => e.instancePath.split('/').length + (e.keyword === 'required' || e.keyword === 'additionalProperties' ? 1 : 0);
+  const depth = (e: ErrorObject) =>
+    e.instancePath.split('/').length +
+    (e.keyword === 'required' || e.keyword === 'additionalProperties' ? 1 : 0);
   const branch = (e: ErrorObject) => Number(/anyOf\/(\d+)/.exec(e.schemaPath)?.[1] ?? 0);
-  const best = concrete.reduce((a, b) => (depth(b) > depth(a) || (depth(b) === depth(a) && branch(b) > branch(a)) ? b : a));
+  const best = concrete.reduce((a, b) =>
+    depth(b) > depth(a) || (depth(b) === depth(a) && branch(b) > branch(a)) ? b : a,
+  );
   return [issueOf(part, best)];
 }

@@ -10,9 +10,13 @@ export function encodeCursor(orderKey: bigint, order: SortOrder): string {
 
 export function decodeCursor(cursor: string, order: SortOrder): bigint {
   const invalid = (why: string) =>
-    new LogbookError('INVALID_CURSOR', `cursor is not valid (${why}): pass nextCursor from the previous page unchanged`, {
-      issues: [{ field: 'query/cursor', rule: 'cursor', message: why }],
-    });
+    new LogbookError(
+      'INVALID_CURSOR',
+      `cursor is not valid (${why}): pass nextCursor from the previous page unchanged`,
+      {
+        issues: [{ field: 'query/cursor', rule: 'cursor', message: why }],
+      },
+    );
   const parts = Buffer.from(cursor, 'base64url').toString('utf8').split(':');
   if (parts.length !== 3 || parts[0] !== VERSION || !/^-?[0-9a-z]{1,14}$/.test(parts[2] ?? '')) {
     throw invalid('unrecognised cursor');

@@ -48,18 +48,26 @@ function parseActions(raw: string): ActionMatch {
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
   if (items.length === 0 || items.length > 50) {
-    throw new LogbookError('VALIDATION_FAILED', 'action must list 1 to 50 comma-separated actions, e.g. action=LOGIN,user.*', {
-      issues: [{ field: 'query/action', rule: 'list', message: '1–50 comma-separated actions' }],
-    });
+    throw new LogbookError(
+      'VALIDATION_FAILED',
+      'action must list 1 to 50 comma-separated actions, e.g. action=LOGIN,user.*',
+      {
+        issues: [{ field: 'query/action', rule: 'list', message: '1–50 comma-separated actions' }],
+      },
+    );
   }
   const match: ActionMatch = { exact: [], prefixes: [] };
   for (const item of items) {
     if (item.endsWith('*')) {
       const prefix = item.slice(0, -1);
       if (prefix.includes('*') || prefix.length === 0) {
-        throw new LogbookError('VALIDATION_FAILED', `action "${item}": "*" is allowed only at the end of a prefix, e.g. user.*`, {
-          issues: [{ field: 'query/action', rule: 'pattern', message: 'prefix* only' }],
-        });
+        throw new LogbookError(
+          'VALIDATION_FAILED',
+          `action "${item}": "*" is allowed only at the end of a prefix, e.g. user.*`,
+          {
+            issues: [{ field: 'query/action', rule: 'pattern', message: 'prefix* only' }],
+          },
+        );
       }
       match.prefixes.push(prefix);
     } else {
@@ -131,7 +139,11 @@ export function statsRequest(query: EventStatsQuery, tenant: string, nowMs: numb
     throw new LogbookError(
       'VALIDATION_FAILED',
       `the window needs ${points} ${bucket} buckets; at most ${MAX_HISTOGRAM_POINTS}: narrow from/to or use bucket=day`,
-      { issues: [{ field: 'query/bucket', rule: 'maxPoints', message: `at most ${MAX_HISTOGRAM_POINTS} buckets` }] },
+      {
+        issues: [
+          { field: 'query/bucket', rule: 'maxPoints', message: `at most ${MAX_HISTOGRAM_POINTS} buckets` },
+        ],
+      },
     );
   }
   return { tenant, fromMs, toMs, bucket, top: query.top ?? 10, nowMs };

@@ -67,7 +67,7 @@ export class AppendQueue {
     this.pendingEvents -= events;
     try {
       const results = await this.store.appendEvents(group.map((p) => p.request));
-      group.forEach((p, i) => p.resolve(results[i]!));
+      for (const [i, p] of group.entries()) p.resolve(results[i]!);
     } catch (error) {
       for (const p of group) p.reject(error);
     }

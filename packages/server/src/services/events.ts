@@ -46,7 +46,15 @@ export class EventService {
       throw new LogbookError(
         'IDEMPOTENCY_CONFLICT',
         `${where} has id "${result.id}", which is already stored with different content; use a new id for a new event, or resend the original content to retry`,
-        { issues: [{ field: batch ? `body/events/${result.conflictIndex}/id` : 'body/id', rule: 'idempotency', message: 'id reused with different content' }] },
+        {
+          issues: [
+            {
+              field: batch ? `body/events/${result.conflictIndex}/id` : 'body/id',
+              rule: 'idempotency',
+              message: 'id reused with different content',
+            },
+          ],
+        },
       );
     }
     return result.rows.map((row) => ({
@@ -82,7 +90,11 @@ export class EventService {
     const result = await this.store.eventStats(request);
     const bucketMs = BUCKET_MS[request.bucket];
     const histogram: EventStats['histogram'] = [];
-    for (let start = Math.floor(request.fromMs / bucketMs) * bucketMs; start < request.toMs; start += bucketMs) {
+    for (
+      let start = Math.floor(request.fromMs / bucketMs) * bucketMs;
+      start < request.toMs;
+      start += bucketMs
+    ) {
       histogram.push({ start: toIso(start), count: result.histogram.get(start) ?? 0 });
     }
     return {

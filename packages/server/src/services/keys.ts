@@ -13,11 +13,20 @@ export type BootstrapOutcome =
  * First start without credentials: create an admin key and hand its secret to the caller to print once.
  * With LOGBOOK_ADMIN_KEY: make sure that key exists (only its hash is stored).
  */
-export async function bootstrapAdminKey(store: Store, configuredKey: string | undefined, nowMs: number): Promise<BootstrapOutcome> {
+export async function bootstrapAdminKey(
+  store: Store,
+  configuredKey: string | undefined,
+  nowMs: number,
+): Promise<BootstrapOutcome> {
   const adminScopes: Scope[] = ['admin'];
   if (configuredKey !== undefined) {
     if (!(await store.findApiKeyByHash(hashApiKey(configuredKey)))) {
-      const { record } = newApiKey({ name: 'admin (LOGBOOK_ADMIN_KEY)', scopes: adminScopes, nowMs, secret: configuredKey });
+      const { record } = newApiKey({
+        name: 'admin (LOGBOOK_ADMIN_KEY)',
+        scopes: adminScopes,
+        nowMs,
+        secret: configuredKey,
+      });
       await store.insertApiKey(record);
     }
     return { kind: 'configured' };

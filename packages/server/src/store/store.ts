@@ -26,7 +26,9 @@ export type AppendedRow = {
 };
 
 /** Per request: its rows in input order, or the index of the first event whose id conflicts. */
-export type AppendResult = { ok: true; rows: AppendedRow[] } | { ok: false; conflictIndex: number; id: string };
+export type AppendResult =
+  | { ok: true; rows: AppendedRow[] }
+  | { ok: false; conflictIndex: number; id: string };
 
 export interface StoredEventRow {
   orderKey: bigint;

@@ -1,6 +1,6 @@
 // Authentication and the route scope table: every route declares `config.scope` (or 'public'); a route
 // without one cannot be registered. The credential is resolved once per request into `request.principal`.
-import { LogbookError, type Scope, SCOPES } from '@logbook/protocol';
+import { LogbookError, SCOPES, type Scope } from '@logbook/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { authenticateApiKey } from '../../auth/api-keys.ts';
 import { type Principal, requireScope } from '../../auth/principal.ts';
@@ -37,7 +37,9 @@ export function registerAuth(app: FastifyInstance, store: Store, clock: () => nu
   app.addHook('onRoute', (route) => {
     const scope = route.config?.scope;
     if (scope === undefined && !route.url.startsWith('/docs')) {
-      throw new Error(`Route ${String(route.method)} ${route.url} declares no config.scope (a scope or 'public')`);
+      throw new Error(
+        `Route ${String(route.method)} ${route.url} declares no config.scope (a scope or 'public')`,
+      );
     }
     if (scope !== undefined && scope !== 'public' && !(SCOPES as readonly string[]).includes(scope)) {
       throw new Error(`Route ${route.url} declares unknown scope "${scope}"`);

@@ -9,7 +9,9 @@ function toLogbookError(error: FastifyError, bodyLimit: number): LogbookError | 
   if (error.validation) {
     const issues = validationIssues(error.validationContext ?? 'body', error.validation as never);
     const first = issues[0];
-    return new LogbookError('VALIDATION_FAILED', first ? `${first.field} ${first.message}` : error.message, { issues });
+    return new LogbookError('VALIDATION_FAILED', first ? `${first.field} ${first.message}` : error.message, {
+      issues,
+    });
   }
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -55,9 +57,10 @@ export function registerErrorHandling(app: FastifyInstance, bodyLimit: number): 
     reply
       .status(404)
       .send(
-        new LogbookError('ROUTE_NOT_FOUND', `There is no route ${request.method} ${request.url.split('?')[0]}; see /docs for the API.`).toBody(
-          request.id,
-        ),
+        new LogbookError(
+          'ROUTE_NOT_FOUND',
+          `There is no route ${request.method} ${request.url.split('?')[0]}; see /docs for the API.`,
+        ).toBody(request.id),
       ),
   );
 }

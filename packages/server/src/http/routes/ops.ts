@@ -9,7 +9,11 @@ export const opsRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app
     '/health',
     {
       config: { scope: 'public' },
-      schema: { tags: ['ops'], summary: 'Liveness', response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
+      schema: {
+        tags: ['ops'],
+        summary: 'Liveness',
+        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+      },
     },
     async () => ({ status: 'ok' as const }),
   );
@@ -17,16 +21,25 @@ export const opsRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app
     '/ready',
     {
       config: { scope: 'public' },
-      schema: { tags: ['ops'], summary: 'Readiness: the database answers', response: { 200: Type.Object({ status: Type.Literal('ready') }) } },
+      schema: {
+        tags: ['ops'],
+        summary: 'Readiness: the database answers',
+        response: { 200: Type.Object({ status: Type.Literal('ready') }) },
+      },
     },
     async () => {
       try {
         await store.ping();
       } catch (cause) {
-        throw new LogbookError('SERVICE_UNAVAILABLE', 'The database is not answering.', { cause, headers: { 'retry-after': '5' } });
+        throw new LogbookError('SERVICE_UNAVAILABLE', 'The database is not answering.', {
+          cause,
+          headers: { 'retry-after': '5' },
+        });
       }
       return { status: 'ready' as const };
     },
   );
-  app.get('/openapi.json', { config: { scope: 'public' }, schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { config: { scope: 'public' }, schema: { hide: true } }, async () =>
+    app.swagger(),
+  );
 };

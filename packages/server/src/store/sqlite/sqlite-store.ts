@@ -5,7 +5,12 @@ import path from 'node:path';
 import { LogbookError } from '@logbook/protocol';
 import Database from 'better-sqlite3';
 import { ORDER_KEY_COUNTER_BITS, orderKeyFloor } from '../../domain/time.ts';
-import { BUCKET_MS, type EventFilter, type EventPageRequest, type StatsRequest } from '../../query/event-filter.ts';
+import {
+  BUCKET_MS,
+  type EventFilter,
+  type EventPageRequest,
+  type StatsRequest,
+} from '../../query/event-filter.ts';
 import type { SearchTerm } from '../../query/search-terms.ts';
 import type {
   ApiKeyRecord,
@@ -88,7 +93,8 @@ export class SqliteStore implements Store {
   private readonly statements = new Map<string, Statement>();
 
   constructor(options: SqliteStoreOptions) {
-    if (options.file === ':memory:') throw new Error('SqliteStore needs a file: acknowledged writes must be durable');
+    if (options.file === ':memory:')
+      throw new Error('SqliteStore needs a file: acknowledged writes must be durable');
     fs.mkdirSync(path.dirname(options.file), { recursive: true });
     this.db = new Database(options.file, { readonly: options.readonly ?? false });
     this.db.pragma('busy_timeout = 5000');
@@ -116,7 +122,9 @@ export class SqliteStore implements Store {
   }
 
   async migrate(): Promise<string[]> {
-    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_ms INTEGER NOT NULL)');
+    this.db.exec(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_ms INTEGER NOT NULL)',
+    );
     const applied = new Set(
       (this.db.prepare('SELECT name FROM schema_migrations').all() as { name: string }[]).map((r) => r.name),
     );
@@ -125,7 +133,9 @@ export class SqliteStore implements Store {
       if (applied.has(migration.name)) continue;
       this.db.transaction(() => {
         this.db.exec(migration.sql);
-        this.db.prepare('INSERT INTO schema_migrations (name, applied_ms) VALUES (?, ?)').run(migration.name, Date.now());
+        this.db
+          .prepare('INSERT INTO schema_migrations (name, applied_ms) VALUES (?, ?)')
+          .run(migration.name, Date.now());
       })();
       now.push(migration.name);
     }
@@ -144,7 +154,10 @@ export class SqliteStore implements Store {
     const findById = this.stmt(
       'SELECT seq, leaf_hash, input_digest, occurred_ms, received_ms FROM events WHERE tenant = ? AND id = ?',
     );
-    const maxKey = this.stmt('SELECT max(order_key) AS k FROM events WHERE order_key >= ? AND order_key < ?', true);
+    const maxKey = this.stmt(
+      'SELECT max(order_key) AS k FROM events WHERE order_key >= ? AND order_key < ?',
+      true,
+    );
     const insert = this.stmt(
       `INSERT INTO events (order_key, tenant, seq, id, occurred_ms, received_ms, action, actor_id, target_type, target_id,
          outcome, ip, body, leaf_hash, input_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -172,10 +185,16 @@ export class SqliteStore implements Store {
       for (const [index, event] of request.events.entries()) {
         if (event.inputDigest) {
           const existing = findById.get(event.tenant, event.id) as
-            | { seq: number; leaf_hash: Buffer; input_digest: Buffer | null; occurred_ms: number; received_ms: number }
+            | {
+                seq: number;
+                leaf_hash: Buffer;
+                input_digest: Buffer | null;
+                occurred_ms: number;
+                received_ms: number;
+              }
             | undefined;
           if (existing) {
-            if (!existing.input_digest || !existing.input_digest.equals(event.inputDigest)) {
+            if (!existing.input_digest?.equals(event.inputDigest)) {
               conflict = { conflictIndex: index, id: event.id };
               break;
             }
@@ -192,7 +211,8 @@ export class SqliteStore implements Store {
           }
         }
         let size = sizes.get(event.tenant);
-        if (size === undefined) size = (tenantSize.get(event.tenant) as { size: number } | undefined)?.size ?? 0;
+        if (size === undefined)
+          size = (tenantSize.get(event.tenant) as { size: number } | undefined)?.size ?? 0;
         sizes.set(event.tenant, size + 1);
         const orderKey = nextOrderKey(event.occurredMs);
         insert.run(
@@ -214,10 +234,18 @@ export class SqliteStore implements Store {
         );
         insertText.run(orderKey, event.searchText);
         pendingHours.push([
-          JSON.stringify([event.tenant, Math.floor(event.occurredMs / HOUR_MS), event.action, event.targetType ?? '']),
+          JSON.stringify([
+            event.tenant,
+            Math.floor(event.occurredMs / HOUR_MS),
+            event.action,
+            event.targetType ?? '',
+          ]),
           1,
         ]);
-        pendingActors.push([JSON.stringify([event.tenant, Math.floor(event.occurredMs / DAY_MS), event.actorId]), 1]);
+        pendingActors.push([
+          JSON.stringify([event.tenant, Math.floor(event.occurredMs / DAY_MS), event.actorId]),
+          1,
+        ]);
         rows.push({
           id: event.id,
           tenant: event.tenant,
@@ -259,10 +287,10 @@ export class SqliteStore implements Store {
   }
 
   async getEvent(tenant: string, id: string): Promise<StoredEventRow | null> {
-    const raw = this.stmt('SELECT order_key, seq, body, leaf_hash FROM events WHERE tenant = ? AND id = ?', true).get(
-      tenant,
-      id,
-    ) as EventRowRaw | undefined;
+    const raw = this.stmt(
+      'SELECT order_key, seq, body, leaf_hash FROM events WHERE tenant = ? AND id = ?',
+      true,
+    ).get(tenant, id) as EventRowRaw | undefined;
     return raw ? eventRow(raw) : null;
   }
 
@@ -349,7 +377,12 @@ export class SqliteStore implements Store {
   }
 
   async listEvents(page: EventPageRequest): Promise<EventPage> {
-    const query = this.selectEvents('e.order_key, e.seq, e.body, e.leaf_hash', page.filter, page.order, page.after);
+    const query = this.selectEvents(
+      'e.order_key, e.seq, e.body, e.leaf_hash',
+      page.filter,
+      page.order,
+      page.after,
+    );
     const raws = this.runSearch(() =>
       this.stmt(`${query.sql} LIMIT ?`, true).all(...query.params, page.limit + 1),
     ) as EventRowRaw[];
@@ -365,11 +398,18 @@ export class SqliteStore implements Store {
   async countEvents(filter: EventFilter): Promise<number> {
     const unfiltered = Object.keys(filter).length === 1;
     if (unfiltered) {
-      return (this.stmt('SELECT size FROM tenant_logs WHERE tenant = ?').get(filter.tenant) as { size: number } | undefined)
-        ?.size ?? 0;
+      return (
+        (
+          this.stmt('SELECT size FROM tenant_logs WHERE tenant = ?').get(filter.tenant) as
+            | { size: number }
+            | undefined
+        )?.size ?? 0
+      );
     }
     const query = this.selectEvents('1', filter, 'desc', undefined);
-    const row = this.runSearch(() => this.stmt(`SELECT count(*) AS n FROM (${query.sql})`).get(...query.params)) as {
+    const row = this.runSearch(() =>
+      this.stmt(`SELECT count(*) AS n FROM (${query.sql})`).get(...query.params),
+    ) as {
       n: number;
     };
     return row.n;
@@ -381,7 +421,10 @@ export class SqliteStore implements Store {
       return run();
     } catch (error) {
       if (error instanceof Database.SqliteError && /fts5|MATCH/i.test(error.message)) {
-        throw new LogbookError('INVALID_QUERY', `q cannot be searched: ${error.message.replace(/^fts5: /, '')}`);
+        throw new LogbookError(
+          'INVALID_QUERY',
+          `q cannot be searched: ${error.message.replace(/^fts5: /, '')}`,
+        );
       }
       throw error;
     }
@@ -392,22 +435,25 @@ export class SqliteStore implements Store {
     const fromHour = Math.floor(request.fromMs / HOUR_MS);
     const toHour = Math.ceil(request.toMs / HOUR_MS);
     const total =
-      (this.stmt('SELECT size FROM tenant_logs WHERE tenant = ?').get(tenant) as { size: number } | undefined)?.size ?? 0;
+      (this.stmt('SELECT size FROM tenant_logs WHERE tenant = ?').get(tenant) as { size: number } | undefined)
+        ?.size ?? 0;
 
     // last24h: whole hours from the rollup, the two partial hours at the edges counted exactly.
     const dayAgo = request.nowMs - DAY_MS;
     const firstWholeHour = Math.ceil(dayAgo / HOUR_MS);
     const currentHour = Math.floor(request.nowMs / HOUR_MS);
     const wholeHours = (
-      this.stmt('SELECT coalesce(sum(count), 0) AS n FROM event_counts_hour WHERE tenant = ? AND hour >= ? AND hour < ?').get(
-        tenant,
-        firstWholeHour,
-        currentHour,
-      ) as { n: number }
+      this.stmt(
+        'SELECT coalesce(sum(count), 0) AS n FROM event_counts_hour WHERE tenant = ? AND hour >= ? AND hour < ?',
+      ).get(tenant, firstWholeHour, currentHour) as { n: number }
     ).n;
-    const countKeys = this.stmt('SELECT count(*) AS n FROM events WHERE tenant = ? AND order_key >= ? AND order_key < ?');
+    const countKeys = this.stmt(
+      'SELECT count(*) AS n FROM events WHERE tenant = ? AND order_key >= ? AND order_key < ?',
+    );
     const edge = (fromMs: number, toMs: number) =>
-      fromMs < toMs ? (countKeys.get(tenant, orderKeyFloor(fromMs), orderKeyFloor(toMs)) as { n: number }).n : 0;
+      fromMs < toMs
+        ? (countKeys.get(tenant, orderKeyFloor(fromMs), orderKeyFloor(toMs)) as { n: number }).n
+        : 0;
     const last24h =
       wholeHours +
       edge(dayAgo, Math.min(firstWholeHour * HOUR_MS, request.nowMs)) +

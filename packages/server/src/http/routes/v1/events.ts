@@ -1,4 +1,6 @@
 // /api/v1/events: parse, call the event service, reply. No logic beyond choosing the call.
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import {
   AppendEventsResponse,
   AuditEvent,
@@ -11,7 +13,6 @@ import {
   EventStatsQuery,
   Tenant,
 } from '@logbook/protocol';
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { EventService } from '../../../services/events.ts';
 import { principalOf } from '../../plugins/auth.ts';
@@ -33,13 +34,23 @@ export const eventRoutes: FastifyPluginAsyncTypebox<{ events: EventService }> = 
         description:
           'Answers after the events are durably committed. A client-supplied `id` makes the write idempotent: the same id with the same content returns the stored answer (`duplicate: true`), with other content 409.',
         body: Type.Union([EventBatchInput, EventInput]),
-        response: { 201: AppendEventsResponse, ...errors, 409: ErrorBodySchema, 413: ErrorBodySchema, 415: ErrorBodySchema },
+        response: {
+          201: AppendEventsResponse,
+          ...errors,
+          409: ErrorBodySchema,
+          413: ErrorBodySchema,
+          415: ErrorBodySchema,
+        },
       },
     },
     async (request, reply) => {
       const body = request.body;
       const batch = 'events' in body;
-      const appended = await events.append(principalOf(request), batch ? body.events : [body as EventInput], batch);
+      const appended = await events.append(
+        principalOf(request),
+        batch ? body.events : [body as EventInput],
+        batch,
+      );
       return reply.status(201).send({ events: appended });
     },
   );

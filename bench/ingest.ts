@@ -1,0 +1,128 @@
+// Ingest benchmark: HTTP batch ingest into a real `logbook serve` (SQLite) versus the raw better-sqlite3 insert
+// rate of the same rows, into a bare table and into Logbook's own schema (same indexes, FTS5, WAL, synchronous=FULL).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { prepareEvent } from '../packages/server/src/domain/event.ts';
+import { orderKeyFloor } from '../packages/server/src/domain/time.ts';
+import { SQLITE_MIGRATIONS } from '../packages/server/src/store/sqlite/migrations.ts';
+import { generateEvents } from './dataset.ts';
+import { machine, sendAll, startLogbook, writeResults } from './lib.ts';
+
+interface Scenario {
+  batch: number;
+  concurrency: number;
+  events: number;
+}
+
+function rawInsert(rows: ReturnType<typeof prepareEvent>[], withSchema: boolean, batch: number): number {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'logbook-raw-'));
+  const db = new Database(path.join(dir, 'raw.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('cache_size = -262144');
+  if (withSchema) for (const m of SQLITE_MIGRATIONS) db.exec(m.sql);
+  else
+    db.exec(`CREATE TABLE events (order_key INTEGER PRIMARY KEY, tenant TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL,
+      occurred_ms INTEGER NOT NULL, received_ms INTEGER NOT NULL, action TEXT NOT NULL, actor_id TEXT NOT NULL, target_type TEXT,
+      target_id TEXT, outcome TEXT NOT NULL, ip TEXT, body TEXT NOT NULL, leaf_hash BLOB NOT NULL, input_digest BLOB) STRICT`);
+  const insert =
+    db.prepare(`INSERT INTO events (order_key, tenant, seq, id, occurred_ms, received_ms, action, actor_id, target_type,
+    target_id, outcome, ip, body, leaf_hash, input_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const insertText = withSchema ? db.prepare('INSERT INTO events_fts (rowid, text) VALUES (?, ?)') : null;
+  const started = performance.now();
+  for (let start = 0; start < rows.length; start += batch) {
+    db.transaction(() => {
+      for (let i = start; i < Math.min(start + batch, rows.length); i++) {
+        const e = rows[i]!;
+        const key = orderKeyFloor(e.occurredMs) + BigInt(i % 1000);
+        insert.run(
+          key,
+          e.tenant,
+          i,
+          e.id,
+          e.occurredMs,
+          e.receivedMs,
+          e.action,
+          e.actorId,
+          e.targetType,
+          e.targetId,
+          e.outcome,
+          e.ip,
+          e.body,
+          e.leafHash,
+          e.inputDigest,
+        );
+        insertText?.run(key, e.searchText);
+      }
+    })();
+  }
+  const seconds = (performance.now() - started) / 1000;
+  db.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+  return rows.length / seconds;
+}
+
+export async function ingestSuite(options: { events: number }): Promise<void> {
+  const n = options.events;
+  const inputs = generateEvents(n);
+  const scenarios: Scenario[] = [
+    { batch: 1000, concurrency: 4, events: n },
+    { batch: 100, concurrency: 16, events: n },
+    { batch: 1, concurrency: 64, events: Math.min(n, 20_000) },
+  ];
+  const http: Record<string, unknown>[] = [];
+  for (const s of scenarios) {
+    const bodies: Buffer[] = [];
+    for (let i = 0; i < s.events; i += s.batch) {
+      const slice = inputs.slice(i, i + s.batch);
+      bodies.push(Buffer.from(JSON.stringify(s.batch === 1 ? slice[0] : { events: slice })));
+    }
+    const server = await startLogbook();
+    try {
+      const seconds = await sendAll(`${server.url}/api/v1/events`, server.key, bodies, s.concurrency);
+      const rate = s.events / seconds;
+      http.push({
+        ...s,
+        seconds: +seconds.toFixed(2),
+        eventsPerSecond: Math.round(rate),
+        peakRssMiB: server.peakRssMiB(),
+      });
+      console.log(
+        `HTTP ingest batch=${s.batch} concurrency=${s.concurrency}: ${Math.round(rate)} events/s (${s.events} events, peak RSS ${server.peakRssMiB()} MiB)`,
+      );
+    } finally {
+      await server.stop();
+    }
+  }
+  const receivedMs = Date.now();
+  const rows = inputs.map((input) => prepareEvent(input, { receivedMs }));
+  const rawBare = rawInsert(rows, false, 1000);
+  console.log(`raw better-sqlite3, bare table, batches of 1000: ${Math.round(rawBare)} rows/s`);
+  const rawSchema = rawInsert(rows, true, 1000);
+  console.log(`raw better-sqlite3, Logbook indexes + FTS5, batches of 1000: ${Math.round(rawSchema)} rows/s`);
+  const best = Math.max(...http.map((h) => h.eventsPerSecond as number));
+  const table = [
+    '| measurement | events/s | ratio to raw (same schema) |',
+    '|---|---:|---:|',
+    ...http.map(
+      (h) =>
+        `| HTTP batch=${h.batch}, concurrency=${h.concurrency} (${h.events} events) | ${h.eventsPerSecond} | ${((h.eventsPerSecond as number) / rawSchema).toFixed(2)} |`,
+    ),
+    `| raw better-sqlite3, Logbook schema (indexes + FTS5), 1000/txn | ${Math.round(rawSchema)} | 1.00 |`,
+    `| raw better-sqlite3, bare table, 1000/txn | ${Math.round(rawBare)} | ${(rawBare / rawSchema).toFixed(2)} |`,
+  ].join('\n');
+  console.log(`\n${table}\n`);
+  const file = writeResults(`ingest-sqlite-${n}`, {
+    suite: 'ingest',
+    when: new Date().toISOString(),
+    machine: machine(),
+    events: n,
+    http,
+    raw: { bareTable: Math.round(rawBare), logbookSchema: Math.round(rawSchema) },
+    bestHttpToRawRatio: +(best / rawSchema).toFixed(2),
+    table,
+  });
+  console.log(`results written to ${path.relative(process.cwd(), file)}`);
+}

@@ -1,0 +1,143 @@
+// Benchmark plumbing: run the real server as a child process, time things, summarise, write results.
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export const REPO = path.resolve(import.meta.dirname, '..');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+export interface ServerHandle {
+  url: string;
+  key: string;
+  child: ChildProcess;
+  dataDir: string;
+  peakRssMiB(): number;
+  stop(): Promise<void>;
+}
+
+/** Starts `logbook serve` exactly as the README does, on a free port and a temp data dir. */
+export async function startLogbook(env: Record<string, string> = {}): Promise<ServerHandle> {
+  const port = await freePort();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'logbook-bench-'));
+  const key = 'bench-admin-key-0123456789abcdef';
+  const child = spawn(process.execPath, ['--import', 'tsx', 'packages/cli/src/main.ts', 'serve'], {
+    cwd: REPO,
+    env: {
+      ...process.env,
+      LOGBOOK_PORT: String(port),
+      LOGBOOK_DATA_DIR: dataDir,
+      LOGBOOK_ADMIN_KEY: key,
+      LOGBOOK_LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk) => {
+      out += chunk;
+      if (out.includes('listening on')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
+  });
+  let peak = 0;
+  const statusFile = `/proc/${child.pid}/status`;
+  const sampler = setInterval(() => {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(statusFile, 'utf8'));
+      if (m) peak = Math.max(peak, Number(m[1]) / 1024);
+    } catch {}
+  }, 100);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    key,
+    child,
+    dataDir,
+    peakRssMiB: () => Math.round(peak),
+    async stop() {
+      clearInterval(sampler);
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+export function post(url: string, key: string, body: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, {
+      method: 'POST',
+      agent,
+      headers: {
+        'content-type': 'application/json',
+        'content-length': body.length,
+        authorization: `Bearer ${key}`,
+      },
+    });
+    req.on('response', (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Sends every body once with `concurrency` requests in flight; returns elapsed seconds. */
+export async function sendAll(
+  url: string,
+  key: string,
+  bodies: Buffer[],
+  concurrency: number,
+  expectStatus = 201,
+): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (next < bodies.length) {
+      const body = bodies[next++]!;
+      const status = await post(url, key, body);
+      if (status !== expectStatus) throw new Error(`unexpected status ${status}`);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return (performance.now() - started) / 1000;
+}
+
+export const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+export function writeResults(name: string, data: unknown): string {
+  const file = path.join(REPO, 'bench', 'results', `${name}.json`);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
+  return file;
+}
+
+export function machine(): Record<string, unknown> {
+  return {
+    node: process.version,
+    cpus: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    memGiB: Math.round(os.totalmem() / 2 ** 30),
+  };
+}
