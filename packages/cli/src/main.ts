@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '@logbook/server';
 import { migrateCommand } from './commands/migrate.ts';
 import { serveCommand } from './commands/serve.ts';
+import { VERIFY_USAGE, verifyCommand } from './commands/verify.ts';
 
 interface Command {
   summary: string;
@@ -16,6 +17,11 @@ const COMMANDS: Record<string, Command> = {
     summary: 'Run the Logbook server (SQLite in LOGBOOK_DATA_DIR by default)',
     usage: 'logbook serve\n\n  Example: LOGBOOK_PORT=9000 LOGBOOK_DATA_DIR=/var/lib/logbook logbook serve',
     run: serveCommand,
+  },
+  verify: {
+    summary: 'Check that no stored audit history was changed, deleted, reordered or inserted',
+    usage: VERIFY_USAGE,
+    run: verifyCommand,
   },
   migrate: {
     summary: 'Apply database migrations and exit',
@@ -58,6 +64,10 @@ async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`logbook: invalid configuration: ${error.message}`);
+      return 2;
+    }
+    if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`logbook ${name}: ${(error as Error).message}\n\n${command.usage}`);
       return 2;
     }
     throw error;

@@ -4,3 +4,4 @@ export * from './integrity.ts';
 export * from './schemas/auth.ts';
 export * from './schemas/common.ts';
 export * from './schemas/events.ts';
+export * from './schemas/integrity.ts';

@@ -10,6 +10,7 @@ import { registerAuth } from './http/plugins/auth.ts';
 import { registerErrorHandling } from './http/plugins/errors.ts';
 import { opsRoutes } from './http/routes/ops.ts';
 import { eventRoutes } from './http/routes/v1/events.ts';
+import { integrityRoutes } from './http/routes/v1/integrity.ts';
 import { validatorCompiler } from './http/validation.ts';
 import type { Services } from './services/index.ts';
 import type { Store } from './store/store.ts';
@@ -73,6 +74,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       security: [{ bearer: [] }, { apiKey: [] }],
       tags: [
         { name: 'events', description: 'Audit events' },
+        { name: 'integrity', description: 'Signed checkpoints and Merkle proofs' },
         { name: 'ops', description: 'Health and documentation' },
       ],
     },
@@ -80,5 +82,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(opsRoutes, { store: deps.store });
   await app.register(eventRoutes, { events: deps.services.events });
+  await app.register(integrityRoutes, { integrity: deps.services.integrity });
   return app;
 }

@@ -1,4 +1,6 @@
 // Public entry points of @logbook/server for the CLI, benchmarks and tests.
 export { buildApp } from './app.ts';
 export { type Config, ConfigError, loadConfig } from './config/config.ts';
-export { openStore, type RunningServer, startServer } from './start.ts';
+export { readWitnessDirectory } from './jobs/witnesses.ts';
+export { type Finding, type VerifyReport, verifyStore } from './services/verifier.ts';
+export { openStore, PUBLIC_KEY_FILE, type RunningServer, startServer } from './start.ts';

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { generateSigningKey } from '@logbook/protocol';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.ts';
 import { createServices, drainServices, type Services } from '../src/services/index.ts';
@@ -34,7 +35,10 @@ export async function makeTestApp(
   const bootstrap = await bootstrapAdminKey(store, 'test-admin-key-0123456789', Date.now());
   if (bootstrap.kind === 'created') throw new Error('unexpected');
   const adminKey = 'test-admin-key-0123456789';
-  const services = createServices(store, options.clock);
+  const services = createServices(store, {
+    signer: generateSigningKey('logbook.test'),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   const logLines: string[] = [];
   const logStream = new Writable({
     write(chunk, _encoding, callback) {

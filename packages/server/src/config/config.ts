@@ -19,6 +19,14 @@ export interface Config {
   logLevel: LogLevel;
   maxBodyBytes: number;
   sqliteCacheMiB: number;
+  /** C2SP signer key string (PRIVATE+KEY+…); unset = the key file in the data dir, created on first start. */
+  signingKey: string | undefined;
+  /** Checkpoint origin prefix and signing key name; each tenant's log origin is `<logOrigin>/<tenant>`. */
+  logOrigin: string;
+  /** Seconds between automatic checkpoints (made only when a log grew); 0 = only on demand and at shutdown. */
+  checkpointIntervalSeconds: number;
+  witnessDir: string | undefined;
+  witnessUrl: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -41,6 +49,17 @@ function optional(env: Env, name: string): string | undefined {
   return raw === undefined || raw === '' ? undefined : raw;
 }
 
+function logOrigin(env: Env): string {
+  const origin = optional(env, 'LOGBOOK_LOG_ORIGIN') ?? 'logbook';
+  // A C2SP key name: no spaces, no '+', printable (it becomes the first line of every checkpoint too).
+  if (!/^[\x21-\x2A\x2C-\x7E]{1,128}$/.test(origin)) {
+    throw new ConfigError(
+      `LOGBOOK_LOG_ORIGIN must be 1–128 printable characters without spaces or "+" (got "${origin}")`,
+    );
+  }
+  return origin;
+}
+
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
   const logLevel = (optional(env, 'LOGBOOK_LOG_LEVEL') ?? 'info').toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
@@ -55,6 +74,11 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   const jwksUrl = optional(env, 'LOGBOOK_JWKS_URL');
   if (jwksUrl && !/^https?:\/\//.test(jwksUrl)) {
     throw new ConfigError(`LOGBOOK_JWKS_URL must be an http(s) URL (got "${jwksUrl}")`);
+  }
+  const witnessDir = optional(env, 'LOGBOOK_WITNESS_DIR');
+  const witnessUrl = optional(env, 'LOGBOOK_WITNESS_URL');
+  if (witnessUrl && !/^https?:\/\//.test(witnessUrl)) {
+    throw new ConfigError(`LOGBOOK_WITNESS_URL must be an http(s) URL (got "${witnessUrl}")`);
   }
   const adminKey = optional(env, 'LOGBOOK_ADMIN_KEY');
   if (adminKey !== undefined && adminKey.length < 16) {
@@ -74,5 +98,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     logLevel: logLevel as LogLevel,
     maxBodyBytes: integer(env, 'LOGBOOK_MAX_BODY_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     sqliteCacheMiB: integer(env, 'LOGBOOK_SQLITE_CACHE_MIB', 256, 2, 65_536),
+    signingKey: optional(env, 'LOGBOOK_SIGNING_KEY'),
+    logOrigin: logOrigin(env),
+    checkpointIntervalSeconds: integer(env, 'LOGBOOK_CHECKPOINT_INTERVAL_SECONDS', 10, 0, 86_400),
+    witnessDir: witnessDir === undefined ? undefined : path.resolve(cwd, witnessDir),
+    witnessUrl,
   };
 }

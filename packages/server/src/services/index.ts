@@ -1,13 +1,33 @@
 // The set of services an app serves, built from one store. Composition only.
+import type { SigningKey } from '@logbook/protocol';
 import type { Store } from '../store/store.ts';
 import { EventService } from './events.ts';
+import { IntegrityService, type Witness } from './integrity.ts';
 
 export interface Services {
   events: EventService;
+  integrity: IntegrityService;
 }
 
-export function createServices(store: Store, clock: () => number = Date.now): Services {
-  return { events: new EventService(store, clock) };
+export interface ServiceOptions {
+  /** The checkpoint signing key (start.ts loads it from LOGBOOK_SIGNING_KEY or the data dir). */
+  signer: SigningKey;
+  clock?: () => number;
+  witnesses?: Witness[];
+  onWitnessError?: (witness: string, error: unknown) => void;
+}
+
+export function createServices(store: Store, options: ServiceOptions): Services {
+  const clock = options.clock ?? Date.now;
+  return {
+    events: new EventService(store, clock),
+    integrity: new IntegrityService(store, {
+      signer: options.signer,
+      clock,
+      ...(options.witnesses ? { witnesses: options.witnesses } : {}),
+      ...(options.onWitnessError ? { onWitnessError: options.onWitnessError } : {}),
+    }),
+  };
 }
 
 /** Finishes queued work before the store closes. */

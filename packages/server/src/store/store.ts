@@ -1,5 +1,6 @@
 // The store port: everything services need from a database, and nothing about which database it is.
 // Adapters (sqlite/, postgres/) implement it; only start.ts and tests import an adapter.
+import type { CompactRange, NodeId } from '@logbook/protocol';
 import type { PreparedEvent } from '../domain/event.ts';
 import type { EventFilter, EventPageRequest, StatsRequest } from '../query/event-filter.ts';
 
@@ -54,6 +55,37 @@ export interface StatsResult {
   histogram: Map<number, number>;
 }
 
+/** A tenant log's current size and Merkle compact range, read in one consistent snapshot. */
+export interface TreeHead {
+  tenant: string;
+  range: CompactRange;
+}
+
+export interface StoredCheckpoint {
+  tenant: string;
+  treeSize: number;
+  rootHash: Uint8Array;
+  createdMs: number;
+  /** The C2SP signed note, exactly as signed. */
+  note: string;
+}
+
+/** One event as the verifier needs it: the raw stored columns, nothing derived. */
+export interface LogEntryRow {
+  seq: number;
+  id: string;
+  tenant: string;
+  occurredMs: number;
+  action: string;
+  actorId: string;
+  targetType: string | null;
+  targetId: string | null;
+  outcome: string;
+  ip: string | null;
+  body: string;
+  leafHash: Uint8Array;
+}
+
 export type ApiKeyScope = string;
 
 export interface ApiKeyRecord {
@@ -80,6 +112,30 @@ export interface Store {
   listEvents(page: EventPageRequest): Promise<EventPage>;
   countEvents(filter: EventFilter): Promise<number>;
   eventStats(request: StatsRequest): Promise<StatsResult>;
+
+  /** Tenants that have a log, with their sizes. */
+  listTenantLogs(): Promise<{ tenant: string; size: number }[]>;
+  /** Tenants that occur in stored events (the verifier compares this with listTenantLogs). */
+  listEventTenants(): Promise<string[]>;
+  getTreeHead(tenant: string): Promise<TreeHead>;
+  /** Stored perfect-subtree hashes by node id (level 0 = leaf hashes); missing nodes are absent from the map. */
+  getMerkleNodes(tenant: string, ids: NodeId[]): Promise<Map<string, Uint8Array>>;
+  /** Stored nodes of one level in an index range, ascending (for the verifier). */
+  getMerkleLevel(
+    tenant: string,
+    level: number,
+    fromIndex: number,
+    toIndex: number,
+  ): Promise<{ index: number; hash: Uint8Array }[]>;
+  getEventBySeq(tenant: string, seq: number): Promise<StoredEventRow | null>;
+  /** Log entries with seq >= fromSeq in seq order, at most `limit`. */
+  readLog(tenant: string, fromSeq: number, limit: number): Promise<LogEntryRow[]>;
+  saveCheckpoint(checkpoint: StoredCheckpoint): Promise<void>;
+  /** The checkpoint at exactly `treeSize`, or the latest one when treeSize is omitted. */
+  getCheckpoint(tenant: string, treeSize?: number): Promise<StoredCheckpoint | null>;
+  /** The earliest checkpoint whose tree size is at least `minSize`. */
+  getCheckpointCovering(tenant: string, minSize: number): Promise<StoredCheckpoint | null>;
+  listCheckpoints(tenant: string): Promise<StoredCheckpoint[]>;
 
   insertApiKey(key: ApiKeyRecord): Promise<void>;
   findApiKeyByHash(secretHash: Uint8Array): Promise<ApiKeyRecord | null>;

@@ -81,4 +81,30 @@ export const SQLITE_MIGRATIONS: Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    name: '0003_merkle',
+    sql: `
+      -- The compact range (perfect-subtree roots, left to right) of each tenant's log: O(log n) appends and roots.
+      ALTER TABLE tenant_logs ADD COLUMN range_hashes BLOB NOT NULL DEFAULT x'';
+
+      -- Every completed perfect subtree above the leaves (leaves are events.leaf_hash), so any proof is O(log n) reads.
+      CREATE TABLE merkle_nodes (
+        tenant TEXT NOT NULL,
+        level INTEGER NOT NULL,
+        idx INTEGER NOT NULL,
+        hash BLOB NOT NULL,
+        PRIMARY KEY (tenant, level, idx)
+      ) STRICT, WITHOUT ROWID;
+
+      -- Every signed checkpoint ever made (C2SP signed note), kept for consistency proofs and the verifier.
+      CREATE TABLE checkpoints (
+        tenant TEXT NOT NULL,
+        tree_size INTEGER NOT NULL,
+        root_hash BLOB NOT NULL,
+        created_ms INTEGER NOT NULL,
+        note TEXT NOT NULL,
+        PRIMARY KEY (tenant, tree_size)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];

@@ -2,9 +2,10 @@
 // It must never acknowledge an append before its transaction is committed with synchronous=FULL.
 import fs from 'node:fs';
 import path from 'node:path';
-import { LogbookError } from '@logbook/protocol';
+import { appendLeaf, type CompactRange, LogbookError, type NodeId, nodeKey } from '@logbook/protocol';
 import Database from 'better-sqlite3';
 import { ORDER_KEY_COUNTER_BITS, orderKeyFloor } from '../../domain/time.ts';
+import { decodeRange, encodeRange } from '../../log/tree-state.ts';
 import {
   BUCKET_MS,
   type EventFilter,
@@ -18,10 +19,13 @@ import type {
   AppendRequest,
   AppendResult,
   EventPage,
+  LogEntryRow,
   StatsResult,
   Store,
   StoreCapabilities,
+  StoredCheckpoint,
   StoredEventRow,
+  TreeHead,
 } from '../store.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 
@@ -32,6 +36,8 @@ type SqlParam = string | number | bigint | Buffer | null;
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 const COUNTER_SPAN = 1n << ORDER_KEY_COUNTER_BITS;
+const CHECKPOINT_COLUMNS =
+  'SELECT tenant, tree_size AS treeSize, root_hash AS rootHash, created_ms AS createdMs, note FROM checkpoints';
 
 export interface SqliteStoreOptions {
   /** Path of the database file; `:memory:` is refused because nothing acknowledged may be lost. */
@@ -147,7 +153,8 @@ export class SqliteStore implements Store {
   }
 
   private appendInTransaction(requests: AppendRequest[]): AppendResult[] {
-    const sizes = new Map<string, number>();
+    // Each touched tenant's compact range, advanced in memory and written back once per transaction.
+    const ranges = new Map<string, CompactRange>();
     const hourCounts = new Map<string, number>();
     const actorCounts = new Map<string, number>();
     const results: AppendResult[] = [];
@@ -163,7 +170,15 @@ export class SqliteStore implements Store {
          outcome, ip, body, leaf_hash, input_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const insertText = this.stmt('INSERT INTO events_fts (rowid, text) VALUES (?, ?)');
-    const tenantSize = this.stmt('SELECT size FROM tenant_logs WHERE tenant = ?');
+    const insertNode = this.stmt('INSERT INTO merkle_nodes (tenant, level, idx, hash) VALUES (?, ?, ?, ?)');
+    const tenantState = this.stmt('SELECT size, range_hashes FROM tenant_logs WHERE tenant = ?');
+
+    const rangeOf = (tenant: string): CompactRange => {
+      const cached = ranges.get(tenant);
+      if (cached) return cached;
+      const row = tenantState.get(tenant) as { size: number; range_hashes: Buffer } | undefined;
+      return row ? decodeRange(row.size, row.range_hashes) : { size: 0, hashes: [] };
+    };
 
     const nextOrderKey = (occurredMs: number): bigint => {
       let floor = orderKeyFloor(occurredMs);
@@ -176,12 +191,13 @@ export class SqliteStore implements Store {
     };
 
     for (const request of requests) {
+      // A savepoint per request: a conflicting request is undone alone, the others in the group still commit.
       this.db.exec('SAVEPOINT request');
       const rows: AppendedRow[] = [];
       let conflict: { conflictIndex: number; id: string } | null = null;
-      const sizesBefore = new Map(sizes);
-      const pendingHours: [string, number][] = [];
-      const pendingActors: [string, number][] = [];
+      const rangesBefore = new Map(ranges);
+      const pendingHours: string[] = [];
+      const pendingActors: string[] = [];
       for (const [index, event] of request.events.entries()) {
         if (event.inputDigest) {
           const existing = findById.get(event.tenant, event.id) as
@@ -210,15 +226,17 @@ export class SqliteStore implements Store {
             continue;
           }
         }
-        let size = sizes.get(event.tenant);
-        if (size === undefined)
-          size = (tenantSize.get(event.tenant) as { size: number } | undefined)?.size ?? 0;
-        sizes.set(event.tenant, size + 1);
+        const appended = appendLeaf(rangeOf(event.tenant), event.leafHash);
+        ranges.set(event.tenant, appended.range);
+        const seq = appended.range.size - 1;
+        for (const node of appended.nodes) {
+          if (node.level > 0) insertNode.run(event.tenant, node.level, node.index, node.hash);
+        }
         const orderKey = nextOrderKey(event.occurredMs);
         insert.run(
           orderKey,
           event.tenant,
-          size,
+          seq,
           event.id,
           event.occurredMs,
           event.receivedMs,
@@ -233,23 +251,21 @@ export class SqliteStore implements Store {
           event.inputDigest,
         );
         insertText.run(orderKey, event.searchText);
-        pendingHours.push([
+        pendingHours.push(
           JSON.stringify([
             event.tenant,
             Math.floor(event.occurredMs / HOUR_MS),
             event.action,
             event.targetType ?? '',
           ]),
-          1,
-        ]);
-        pendingActors.push([
+        );
+        pendingActors.push(
           JSON.stringify([event.tenant, Math.floor(event.occurredMs / DAY_MS), event.actorId]),
-          1,
-        ]);
+        );
         rows.push({
           id: event.id,
           tenant: event.tenant,
-          seq: size,
+          seq,
           leafHash: event.leafHash,
           occurredMs: event.occurredMs,
           receivedMs: event.receivedMs,
@@ -258,14 +274,14 @@ export class SqliteStore implements Store {
       }
       if (conflict) {
         this.db.exec('ROLLBACK TO request; RELEASE request');
-        sizes.clear();
-        for (const [tenant, size] of sizesBefore) sizes.set(tenant, size);
+        ranges.clear();
+        for (const [tenant, range] of rangesBefore) ranges.set(tenant, range);
         results.push({ ok: false, ...conflict });
         continue;
       }
       this.db.exec('RELEASE request');
-      for (const [key, n] of pendingHours) hourCounts.set(key, (hourCounts.get(key) ?? 0) + n);
-      for (const [key, n] of pendingActors) actorCounts.set(key, (actorCounts.get(key) ?? 0) + n);
+      for (const key of pendingHours) hourCounts.set(key, (hourCounts.get(key) ?? 0) + 1);
+      for (const key of pendingActors) actorCounts.set(key, (actorCounts.get(key) ?? 0) + 1);
       results.push({ ok: true, rows });
     }
 
@@ -279,10 +295,11 @@ export class SqliteStore implements Store {
        ON CONFLICT (tenant, day, actor_id) DO UPDATE SET count = count + excluded.count`,
     );
     for (const [key, n] of actorCounts) upsertActor.run(...(JSON.parse(key) as SqlParam[]), n);
-    const saveSize = this.stmt(
-      'INSERT INTO tenant_logs (tenant, size) VALUES (?, ?) ON CONFLICT (tenant) DO UPDATE SET size = excluded.size',
+    const saveState = this.stmt(
+      `INSERT INTO tenant_logs (tenant, size, range_hashes) VALUES (?, ?, ?)
+       ON CONFLICT (tenant) DO UPDATE SET size = excluded.size, range_hashes = excluded.range_hashes`,
     );
-    for (const [tenant, size] of sizes) saveSize.run(tenant, size);
+    for (const [tenant, range] of ranges) saveState.run(tenant, range.size, encodeRange(range));
     return results;
   }
 
@@ -492,6 +509,103 @@ export class SqliteStore implements Store {
     return { total, last24h, byAction, byTargetType, topActors, histogram };
   }
 
+  async listTenantLogs(): Promise<{ tenant: string; size: number }[]> {
+    return this.stmt('SELECT tenant, size FROM tenant_logs ORDER BY tenant').all() as {
+      tenant: string;
+      size: number;
+    }[];
+  }
+
+  async listEventTenants(): Promise<string[]> {
+    return (
+      this.stmt('SELECT DISTINCT tenant FROM events ORDER BY tenant').all() as { tenant: string }[]
+    ).map((r) => r.tenant);
+  }
+
+  async getTreeHead(tenant: string): Promise<TreeHead> {
+    const row = this.stmt('SELECT size, range_hashes FROM tenant_logs WHERE tenant = ?').get(tenant) as
+      | { size: number; range_hashes: Buffer }
+      | undefined;
+    return { tenant, range: row ? decodeRange(row.size, row.range_hashes) : { size: 0, hashes: [] } };
+  }
+
+  async getMerkleNodes(tenant: string, ids: NodeId[]): Promise<Map<string, Uint8Array>> {
+    const found = new Map<string, Uint8Array>();
+    const leaf = this.stmt('SELECT leaf_hash AS hash FROM events WHERE tenant = ? AND seq = ?');
+    const node = this.stmt('SELECT hash FROM merkle_nodes WHERE tenant = ? AND level = ? AND idx = ?');
+    for (const { level, index } of ids) {
+      const row = (level === 0 ? leaf.get(tenant, index) : node.get(tenant, level, index)) as
+        | { hash: Buffer }
+        | undefined;
+      if (row) found.set(nodeKey(level, index), row.hash);
+    }
+    return found;
+  }
+
+  async getMerkleLevel(
+    tenant: string,
+    level: number,
+    fromIndex: number,
+    toIndex: number,
+  ): Promise<{ index: number; hash: Uint8Array }[]> {
+    const rows = this.stmt(
+      'SELECT idx, hash FROM merkle_nodes WHERE tenant = ? AND level = ? AND idx >= ? AND idx <= ? ORDER BY idx',
+    ).all(tenant, level, fromIndex, toIndex) as { idx: number; hash: Buffer }[];
+    return rows.map((r) => ({ index: r.idx, hash: r.hash }));
+  }
+
+  async getEventBySeq(tenant: string, seq: number): Promise<StoredEventRow | null> {
+    const raw = this.stmt(
+      'SELECT order_key, seq, body, leaf_hash FROM events WHERE tenant = ? AND seq = ?',
+      true,
+    ).get(tenant, seq) as EventRowRaw | undefined;
+    return raw ? eventRow(raw) : null;
+  }
+
+  async readLog(tenant: string, fromSeq: number, limit: number): Promise<LogEntryRow[]> {
+    const rows = this.stmt(
+      `SELECT seq, id, tenant, occurred_ms AS occurredMs, action, actor_id AS actorId, target_type AS targetType,
+         target_id AS targetId, outcome, ip, body, leaf_hash AS leafHash
+       FROM events WHERE tenant = ? AND seq >= ? ORDER BY seq LIMIT ?`,
+    ).all(tenant, fromSeq, limit);
+    return rows as LogEntryRow[];
+  }
+
+  async saveCheckpoint(checkpoint: StoredCheckpoint): Promise<void> {
+    this.stmt(
+      `INSERT INTO checkpoints (tenant, tree_size, root_hash, created_ms, note) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (tenant, tree_size) DO NOTHING`,
+    ).run(
+      checkpoint.tenant,
+      checkpoint.treeSize,
+      Buffer.from(checkpoint.rootHash),
+      checkpoint.createdMs,
+      checkpoint.note,
+    );
+  }
+
+  async getCheckpoint(tenant: string, treeSize?: number): Promise<StoredCheckpoint | null> {
+    const row = (
+      treeSize === undefined
+        ? this.stmt(`${CHECKPOINT_COLUMNS} WHERE tenant = ? ORDER BY tree_size DESC LIMIT 1`).get(tenant)
+        : this.stmt(`${CHECKPOINT_COLUMNS} WHERE tenant = ? AND tree_size = ?`).get(tenant, treeSize)
+    ) as StoredCheckpoint | undefined;
+    return row ?? null;
+  }
+
+  async getCheckpointCovering(tenant: string, minSize: number): Promise<StoredCheckpoint | null> {
+    const row = this.stmt(
+      `${CHECKPOINT_COLUMNS} WHERE tenant = ? AND tree_size >= ? ORDER BY tree_size LIMIT 1`,
+    ).get(tenant, minSize) as StoredCheckpoint | undefined;
+    return row ?? null;
+  }
+
+  async listCheckpoints(tenant: string): Promise<StoredCheckpoint[]> {
+    return this.stmt(`${CHECKPOINT_COLUMNS} WHERE tenant = ? ORDER BY tree_size`).all(
+      tenant,
+    ) as StoredCheckpoint[];
+  }
+
   async insertApiKey(key: ApiKeyRecord): Promise<void> {
     this.stmt(
       `INSERT INTO api_keys (id, name, prefix, secret_hash, scopes, tenant, created_ms, expires_ms, last_used_ms, revoked_ms)
@@ -541,6 +655,11 @@ export class SqliteStore implements Store {
   }
 }
 
-export function openSqliteStore(dataDir: string, options: { cacheMiB?: number } = {}): SqliteStore {
-  return new SqliteStore({ file: path.join(dataDir, 'logbook.db'), ...options });
+export const SQLITE_FILE = 'logbook.db';
+
+export function openSqliteStore(
+  dataDir: string,
+  options: { cacheMiB?: number; readonly?: boolean } = {},
+): SqliteStore {
+  return new SqliteStore({ file: path.join(dataDir, SQLITE_FILE), ...options });
 }

@@ -1,0 +1,112 @@
+// `logbook verify`: re-derives every tenant log from storage and checks it against the pinned public key and
+// witness copies. Exit 0 intact, 1 tampered (first finding printed), 2 usage or connection error.
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  ConfigError,
+  loadConfig,
+  openStore,
+  PUBLIC_KEY_FILE,
+  readWitnessDirectory,
+  verifyStore,
+} from '@logbook/server';
+import cliProgress from 'cli-progress';
+
+export const VERIFY_USAGE = `logbook verify [--data-dir DIR] [--public-key KEY|FILE] [--witness-dir DIR] [--all] [--json]
+
+Re-derives every tenant's audit log from storage: each event's hash from its stored content, gap-free seqs,
+the Merkle tree and its stored nodes, every checkpoint's signature and root, and witness copies.
+
+  --data-dir DIR        the data directory (default LOGBOOK_DATA_DIR or ./data)
+  --public-key KEY|FILE verifier key string (name+hash+base64) or a file holding it; default: the
+                        data dir's ${PUBLIC_KEY_FILE}. Pin a copy kept outside the data dir: whoever can
+                        write the data dir can replace the key there.
+  --witness-dir DIR     directory witness copies (default LOGBOOK_WITNESS_DIR)
+  --all                 report every finding instead of stopping at the first
+  --json                machine-readable report on stdout
+
+Exit codes: 0 intact, 1 tampered, 2 usage or connection error.
+
+Examples:
+  logbook verify --data-dir ./data
+  logbook verify --data-dir ./data --public-key ~/logbook.pub --witness-dir /mnt/witness --json`;
+
+function readKey(value: string): string {
+  return fs.existsSync(value) ? fs.readFileSync(value, 'utf8').trim() : value.trim();
+}
+
+export async function verifyCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      'data-dir': { type: 'string' },
+      'public-key': { type: 'string' },
+      'witness-dir': { type: 'string' },
+      all: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const env = { ...process.env, ...(values['data-dir'] ? { LOGBOOK_DATA_DIR: values['data-dir'] } : {}) };
+  const config = loadConfig(env);
+  const keyFile = path.join(config.dataDir, PUBLIC_KEY_FILE);
+  const keySource = values['public-key'] ?? keyFile;
+  if (!values['public-key'] && !fs.existsSync(keyFile)) {
+    throw new ConfigError(`no public key: pass --public-key (the data dir has no ${PUBLIC_KEY_FILE})`);
+  }
+  const witnessDir = values['witness-dir'] ?? config.witnessDir;
+  const store = openStore(config, { readonly: true });
+  const bar =
+    !values.json && process.stderr.isTTY
+      ? new cliProgress.SingleBar(
+          {
+            format: 'verifying [{bar}] {percentage}% | {value}/{total} events | {rate} events/s',
+            stream: process.stderr,
+          },
+          cliProgress.Presets.shades_classic,
+        )
+      : null;
+  const started = performance.now();
+  try {
+    const report = await verifyStore(store, {
+      verifierKeys: [readKey(keySource)],
+      all: values.all ?? false,
+      ...(witnessDir
+        ? {
+            witnessCopies: async (tenant: string) =>
+              (await readWitnessDirectory(witnessDir, tenant)).map((w) => ({ source: w.file, note: w.note })),
+          }
+        : {}),
+      onProgress: (done, total) => {
+        if (!bar) return;
+        if (done === Math.min(done, total) && bar.getTotal() !== total) bar.start(total, 0, { rate: 0 });
+        bar.update(done, { rate: Math.round(done / ((performance.now() - started) / 1000)) });
+      },
+    });
+    bar?.stop();
+    if (values.json) {
+      console.log(JSON.stringify(report, null, 2));
+    } else if (report.ok) {
+      const rate = report.seconds > 0 ? Math.round(report.events / report.seconds) : report.events;
+      console.log(
+        `OK: ${report.events} events in ${report.tenants} tenant log(s), ${report.checkpoints} checkpoint(s)` +
+          `${report.witnessCopies ? `, ${report.witnessCopies} witness copies` : ''} verified in ${report.seconds.toFixed(2)} s (${rate} events/s).`,
+      );
+      for (const [tenant, n] of Object.entries(report.unsigned)) {
+        console.log(
+          `note: tenant "${tenant}": the newest ${n} event(s) are not yet covered by a signed checkpoint.`,
+        );
+      }
+    } else {
+      for (const f of report.findings) {
+        console.log(
+          `TAMPERED: tenant "${f.tenant}"${f.seq !== undefined ? `, seq ${f.seq}` : ''}: ${f.kind}: ${f.message}`,
+        );
+      }
+    }
+    return report.ok ? 0 : 1;
+  } finally {
+    bar?.stop();
+    await store.close();
+  }
+}
