@@ -229,7 +229,10 @@ export async function verifyStore(store: Store, options: VerifyOptions): Promise
           for (const node of appended.nodes) {
             if (node.level === 0) continue;
             let level = nodesByLevel.get(node.level);
-            if (!level) nodesByLevel.set(node.level, (level = new Map()));
+            if (!level) {
+              level = new Map();
+              nodesByLevel.set(node.level, level);
+            }
             level.set(node.index, node.hash);
           }
           for (const s of signedBySize.get(range.size) ?? []) {
