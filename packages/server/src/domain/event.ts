@@ -72,6 +72,20 @@ function checkJsonField(field: string, value: unknown, maxBytes: number): void {
   }
 }
 
+/** Canonical JSON of client data; what cannot be canonical (a lone UTF-16 surrogate) is the client's 400. */
+function canonicalOrReject(value: unknown, prefix: string): string {
+  try {
+    return canonicalJson(value);
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    const at = /at \$([^ ]*) /.exec(error.message)?.[1] ?? '';
+    const field = `${prefix}${at.replace(/\.|\[(\d+)\]/g, (m, i) => (i === undefined ? '/' : `/${i}`))}`;
+    throw new LogbookError('VALIDATION_FAILED', `${field} cannot be stored: it contains a lone UTF-16 surrogate (invalid Unicode)`, {
+      issues: [{ field, rule: 'unicode', message: 'must be well-formed Unicode' }],
+    });
+  }
+}
+
 /** Words of a JSON value for the full-text index: object keys and scalar values, depth-first. */
 function collectWords(value: unknown, out: string[]): void {
   if (value === null || value === undefined) return;
@@ -126,7 +140,7 @@ export function prepareEvent(
     ...(input.context ? { context: input.context } : {}),
     ...(input.details ? { details: input.details } : {}),
   };
-  const canonical = canonicalJson(body);
+  const canonical = canonicalOrReject(body, prefix);
   return {
     id,
     tenant,
@@ -142,7 +156,7 @@ export function prepareEvent(
     leafHash: hashLeaf(new TextEncoder().encode(canonical)),
     inputDigest: clientId
       ? createHash('sha256')
-          .update(canonicalJson({ ...input, tenant }))
+          .update(canonicalOrReject({ ...input, tenant }, prefix))
           .digest()
       : null,
     searchText: searchTextOf(body),

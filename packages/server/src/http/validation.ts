@@ -21,10 +21,30 @@ function makeAjv(coerce: boolean): Ajv {
 const strictAjv = makeAjv(false);
 const coercingAjv = makeAjv(true);
 
-export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) =>
-  (httpPart === 'body' ? strictAjv : coercingAjv).compile(schema) as ReturnType<
-    FastifySchemaCompiler<object>
-  >;
+/**
+ * A body that is one of two shapes told apart by whether a key is present (`{ "events": [...] }` or one event)
+ * carries `x-present-key` on its anyOf: only the branch the client chose is validated, so errors name its fields.
+ */
+export const PRESENT_KEY = 'x-present-key';
+
+type Validate = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
+
+export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) => {
+  const ajv = httpPart === 'body' ? strictAjv : coercingAjv;
+  const key = (schema as Record<string, unknown>)[PRESENT_KEY];
+  const branches = (schema as { anyOf?: object[] }).anyOf;
+  if (typeof key !== 'string' || branches?.length !== 2) {
+    return ajv.compile(schema) as ReturnType<FastifySchemaCompiler<object>>;
+  }
+  const [whenPresent, otherwise] = branches.map((branch) => ajv.compile(branch)) as unknown as [Validate, Validate];
+  const validate: Validate = (data: unknown) => {
+    const chosen = data !== null && typeof data === 'object' && key in data ? whenPresent : otherwise;
+    const ok = chosen(data);
+    validate.errors = chosen.errors ?? null;
+    return ok;
+  };
+  return validate as ReturnType<FastifySchemaCompiler<object>>;
+};
 
 const PART_NAMES: Record<string, string> = {
   body: 'body',
@@ -60,20 +80,8 @@ function issueOf(part: string, error: ErrorObject): FieldIssue {
   }
 }
 
-/**
- * The most useful issue of a failed validation. For `anyOf` bodies (one event, or `{events:[…]}`) Ajv reports every
- * branch; the branch whose error reaches deepest into the input is the one the client meant.
- */
+/** The issues of a failed validation (Ajv stops at the first, so there is one). */
 export function validationIssues(context: string, errors: ErrorObject[]): FieldIssue[] {
   const part = PART_NAMES[context] ?? context;
-  const concrete = errors.filter((e) => e.keyword !== 'anyOf');
-  if (concrete.length === 0) return errors.map((e) => issueOf(part, e));
-  const depth = (e: ErrorObject) =>
-    e.instancePath.split('/').length +
-    (e.keyword === 'required' || e.keyword === 'additionalProperties' ? 1 : 0);
-  const branch = (e: ErrorObject) => Number(/anyOf\/(\d+)/.exec(e.schemaPath)?.[1] ?? 0);
-  const best = concrete.reduce((a, b) =>
-    depth(b) > depth(a) || (depth(b) === depth(a) && branch(b) > branch(a)) ? b : a,
-  );
-  return [issueOf(part, best)];
+  return errors.map((error) => issueOf(part, error));
 }

@@ -26,5 +26,8 @@ export function decodeCursor(cursor: string, order: SortOrder): bigint {
   const negative = digits.startsWith('-');
   let value = 0n;
   for (const ch of negative ? digits.slice(1) : digits) value = value * 36n + BigInt(Number.parseInt(ch, 36));
-  return negative ? -value : value;
+  const key = negative ? -value : value;
+  // Order keys are SQLite integers: anything outside 64 bits was not issued here.
+  if (key > 0x7fffffffffffffffn || key < -0x8000000000000000n) throw invalid('out of range');
+  return key;
 }

@@ -17,6 +17,10 @@ import { eventFromStored, prepareEvent } from '../domain/event.ts';
 import { toIso } from '../domain/time.ts';
 import { encodeCursor } from '../query/cursor.ts';
 import { BUCKET_MS, eventPageRequest, statsRequest } from '../query/event-filter.ts';
+
+const HOUR_MS = BUCKET_MS.hour;
+const alignDown = (ms: number, step: number) => Math.floor(ms / step) * step;
+const alignUp = (ms: number, step: number) => Math.ceil(ms / step) * step;
 import type { Store } from '../store/store.ts';
 import { AppendQueue } from './append-queue.ts';
 
@@ -104,7 +108,8 @@ export class EventService {
       byTargetType: result.byTargetType,
       topActors: result.topActors,
       histogram,
-      window: { from: toIso(request.fromMs), to: toIso(request.toMs), bucket: request.bucket },
+      // Counts come from hourly rollups, so the window actually counted is widened to whole hours; say so.
+      window: { from: toIso(alignDown(request.fromMs, HOUR_MS)), to: toIso(alignUp(request.toMs, HOUR_MS)), bucket: request.bucket },
     };
   }
 }

@@ -16,6 +16,7 @@ import {
 import Type from 'typebox';
 import type { EventService } from '../../../services/events.ts';
 import { principalOf } from '../../plugins/auth.ts';
+import { PRESENT_KEY } from '../../validation.ts';
 
 const errors = {
   400: ErrorBodySchema,
@@ -33,7 +34,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox<{ events: EventService }> = 
         summary: 'Record one audit event, or a batch as { "events": [...] }',
         description:
           'Answers after the events are durably committed. A client-supplied `id` makes the write idempotent: the same id with the same content returns the stored answer (`duplicate: true`), with other content 409.',
-        body: Type.Union([EventBatchInput, EventInput]),
+        body: Type.Union([EventBatchInput, EventInput], { [PRESENT_KEY]: 'events' }),
         response: {
           201: AppendEventsResponse,
           ...errors,
