@@ -10,11 +10,12 @@ export const ERROR_CATALOG = {
   UNAUTHENTICATED: {
     status: 401,
     message:
-      'Authentication required: send an API key as "Authorization: Bearer <key>" or "X-API-Key: <key>".',
+      'Authentication required: send an API key or a token as "Authorization: Bearer <credential>", or an API key as "X-API-Key: <key>".',
   },
   FORBIDDEN: { status: 403, message: 'This credential is not allowed to do that.' },
   NOT_FOUND: { status: 404, message: 'Nothing was found with that id.' },
   ROUTE_NOT_FOUND: { status: 404, message: 'There is no such route; see /docs for the API.' },
+  ALREADY_EXISTS: { status: 409, message: 'Something with that name already exists.' },
   IDEMPOTENCY_CONFLICT: {
     status: 409,
     message: 'An event with this id already exists with different content.',

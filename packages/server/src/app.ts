@@ -1,16 +1,22 @@
 // buildApp: the Fastify application over given services. It never listens and never opens a database,
 // so tests drive it with inject() over a real store and start.ts wires the same app to a socket.
 import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { LogbookError } from '@logbook/protocol';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import type { LogLevel } from './config/config.ts';
+import { registerJsonBody } from './http/json-body.ts';
 import { registerAuth } from './http/plugins/auth.ts';
 import { registerErrorHandling } from './http/plugins/errors.ts';
 import { opsRoutes } from './http/routes/ops.ts';
+import { authRoutes } from './http/routes/v1/auth.ts';
 import { eventRoutes } from './http/routes/v1/events.ts';
 import { integrityRoutes } from './http/routes/v1/integrity.ts';
+import { keyRoutes } from './http/routes/v1/keys.ts';
+import { userRoutes } from './http/routes/v1/users.ts';
 import { validatorCompiler } from './http/validation.ts';
 import type { Services } from './services/index.ts';
 import type { Store } from './store/store.ts';
@@ -23,6 +29,8 @@ export interface AppDeps {
   logStream?: NodeJS.WritableStream;
   maxBodyBytes?: number;
   clock?: () => number;
+  /** Browser origins allowed to call the API (CORS); unset or empty = CORS off. `*` allows any origin. */
+  corsOrigins?: string[];
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -43,18 +51,52 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
-    forceCloseConnections: false,
+    forceCloseConnections: 'idle',
     return503OnClosing: true,
+    // Errors raised by the router before any hook runs (a malformed URL) get the catalog shape too.
+    frameworkErrors: (error, request, reply) => {
+      const issue = {
+        field: 'path',
+        rule: 'url',
+        message: 'is not a valid URL (check its percent-encoding)',
+      };
+      (reply as FastifyReply)
+        .status(400)
+        .header('x-request-id', request.id)
+        .send(
+          new LogbookError('VALIDATION_FAILED', `The URL is not valid: ${error.message}`, {
+            issues: [issue],
+          }).toBody(request.id),
+        );
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
+  registerJsonBody(app);
   registerErrorHandling(app, bodyLimit);
-  registerAuth(app, deps.store, deps.clock ?? Date.now);
+  if (deps.corsOrigins && deps.corsOrigins.length > 0) {
+    // Before auth, so that a 401 still carries the CORS headers the browser needs to show it.
+    await app.register(cors, {
+      origin: deps.corsOrigins.includes('*') ? '*' : deps.corsOrigins,
+      credentials: false,
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['authorization', 'content-type', 'x-api-key', 'x-request-id'],
+      exposedHeaders: ['x-request-id', 'retry-after', 'www-authenticate'],
+      maxAge: 600,
+    });
+  }
+  registerAuth(app, deps.services.authenticator);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     reply.header('cache-control', 'no-store');
+    reply.header('x-frame-options', 'DENY');
+    reply.header('cross-origin-opener-policy', 'same-origin');
+    // The API answers data, never pages: nothing in it may run or load. The /docs UI sets its own policy.
+    if (!request.url.startsWith('/docs')) {
+      reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+    }
   });
 
   await app.register(swagger, {
@@ -63,11 +105,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       info: {
         title: 'Logbook API',
         version: '0.1.0',
-        description: 'Tamper-evident audit trail and system logs. Authenticate with an API key.',
+        description:
+          'Tamper-evident audit trail and system logs. Authenticate with an API key, a token from /api/v1/auth/login, or a JWT from a configured identity provider.',
       },
       components: {
         securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer', description: 'API key (or, later, a JWT)' },
+          bearer: { type: 'http', scheme: 'bearer', description: 'API key, login token or JWT' },
           apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
         },
       },
@@ -75,6 +118,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       tags: [
         { name: 'events', description: 'Audit events' },
         { name: 'integrity', description: 'Signed checkpoints and Merkle proofs' },
+        { name: 'keys', description: 'API keys (admin)' },
+        { name: 'users', description: 'Local users (admin)' },
+        { name: 'auth', description: 'Login of local users' },
         { name: 'ops', description: 'Health and documentation' },
       ],
     },
@@ -83,5 +129,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(opsRoutes, { store: deps.store });
   await app.register(eventRoutes, { events: deps.services.events });
   await app.register(integrityRoutes, { integrity: deps.services.integrity });
+  await app.register(keyRoutes, { keys: deps.services.keys });
+  await app.register(userRoutes, { users: deps.services.users });
+  await app.register(authRoutes, { users: deps.services.users });
   return app;
 }

@@ -3,4 +3,4 @@ export { buildApp } from './app.ts';
 export { type Config, ConfigError, loadConfig } from './config/config.ts';
 export { readWitnessDirectory } from './jobs/witnesses.ts';
 export { type Finding, type VerifyReport, verifyStore } from './services/verifier.ts';
-export { openStore, PUBLIC_KEY_FILE, type RunningServer, startServer } from './start.ts';
+export { migrateStore, openStore, PUBLIC_KEY_FILE, type RunningServer, startServer } from './start.ts';

@@ -11,21 +11,23 @@ import {
 } from '@logbook/protocol';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
+import { generateLoginKeyPem } from './auth/login-tokens.ts';
 import { type Config, ConfigError } from './config/config.ts';
 import { readOrCreateSecretFile } from './config/key-files.ts';
 import { startCheckpointer } from './jobs/checkpointer.ts';
 import { directoryWitness, httpWitness } from './jobs/witnesses.ts';
+import type { IdentityOptions } from './services/identity.ts';
 import { createServices, drainServices } from './services/index.ts';
 import { bootstrapAdminKey } from './services/keys.ts';
+import { PostgresStore, redactDatabaseUrl } from './store/postgres/postgres-store.ts';
 import { openSqliteStore, SQLITE_FILE } from './store/sqlite/sqlite-store.ts';
 import type { Store } from './store/store.ts';
 
 /** The configured store. `readonly` (for the verifier) refuses to create a database that does not exist. */
 export function openStore(config: Config, options: { readonly?: boolean } = {}): Store {
   if (config.databaseUrl) {
-    throw new ConfigError(
-      'LOGBOOK_DATABASE_URL is set, but the PostgreSQL backend is not available in this build yet',
-    );
+    // Connections are made lazily: a database that does not answer fails the first query (migrate, or verify's read).
+    return new PostgresStore({ url: config.databaseUrl, ...options });
   }
   const file = path.join(config.dataDir, SQLITE_FILE);
   if (options.readonly && !fs.existsSync(file)) {
@@ -34,6 +36,31 @@ export function openStore(config: Config, options: { readonly?: boolean } = {}):
     );
   }
   return openSqliteStore(config.dataDir, { cacheMiB: config.sqliteCacheMiB, ...options });
+}
+
+/** Connection-level failures of a configured database (unreachable, refused login, no such database). */
+const CONNECTION_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  '28P01',
+  '28000',
+  '3D000',
+]);
+
+/** Migrates the store; a database that cannot be reached is a configuration error with one clear line. */
+export async function migrateStore(store: Store, config: Config): Promise<string[]> {
+  try {
+    return await store.migrate();
+  } catch (error) {
+    if (config.databaseUrl && CONNECTION_ERRORS.has((error as { code?: string }).code ?? '')) {
+      throw new ConfigError(
+        `cannot use LOGBOOK_DATABASE_URL ${redactDatabaseUrl(config.databaseUrl)}: ${(error as Error).message}`,
+      );
+    }
+    throw error;
+  }
 }
 
 export const SIGNING_KEY_FILE = 'checkpoint-signing.key';
@@ -63,6 +90,24 @@ export function loadSigningKey(config: Config): SigningKey {
   return key;
 }
 
+/**
+ * Identity settings: the login token key (read from its file, created with mode 0600 on first start), outside
+ * JWT issuers, the login lockout policy.
+ */
+export function identityOptions(config: Config): IdentityOptions {
+  return {
+    loginKeyPem: readOrCreateSecretFile(config.loginKeyFile, generateLoginKeyPem).text,
+    loginTokenTtlSeconds: config.loginTokenTtlSeconds,
+    jwt: {
+      secret: config.jwtSecret,
+      jwksUrl: config.jwksUrl,
+      issuer: config.jwtIssuer,
+      audience: config.jwtAudience,
+    },
+    login: { maxFailures: config.loginMaxFailures, lockoutSeconds: config.loginLockoutSeconds },
+  };
+}
+
 export interface RunningServer {
   app: FastifyInstance;
   url: string;
@@ -77,7 +122,7 @@ export async function startServer(
 ): Promise<RunningServer> {
   const store = openStore(config);
   try {
-    await store.migrate();
+    await migrateStore(store, config);
     const bootstrap = await bootstrapAdminKey(store, config.adminKey, Date.now());
     if (bootstrap.kind === 'created') {
       print(
@@ -93,12 +138,14 @@ export async function startServer(
       signer: loadSigningKey(config),
       witnesses,
       onWitnessError: (witness, error) => logWarning(`checkpoint witness ${witness} failed`, error),
+      identity: identityOptions(config),
     });
     const app = await buildApp({
       store,
       services,
       logLevel: config.logLevel,
       maxBodyBytes: config.maxBodyBytes,
+      ...(config.corsOrigins ? { corsOrigins: config.corsOrigins } : {}),
     });
     logWarning = (message, error) => app.log.warn({ err: error }, message);
     const checkpointer = startCheckpointer(services.integrity, config.checkpointIntervalSeconds, (error) =>
@@ -109,7 +156,10 @@ export async function startServer(
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const url = `http://${host}:${port}`;
-    print(`Logbook listening on ${url} (SQLite in ${config.dataDir}); API docs at ${url}/docs`);
+    const where = config.databaseUrl
+      ? `PostgreSQL at ${redactDatabaseUrl(config.databaseUrl)}`
+      : `SQLite in ${config.dataDir}`;
+    print(`Logbook listening on ${url} (${where}); API docs at ${url}/docs`);
     let closing: Promise<void> | null = null;
     return {
       app,
@@ -117,7 +167,14 @@ export async function startServer(
       store,
       close: () => {
         closing ??= (async () => {
-          await app.close();
+          // Keep-alive connections that finish a request after close() began would otherwise hold it open until
+          // their idle timeout (72 s): close each as soon as it goes idle.
+          const reaper = setInterval(() => app.server.closeIdleConnections(), 100);
+          try {
+            await app.close();
+          } finally {
+            clearInterval(reaper);
+          }
           await drainServices(services);
           // A final checkpoint, so that events acknowledged just before shutdown are covered by a signature.
           await checkpointer.stop();

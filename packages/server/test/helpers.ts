@@ -1,4 +1,5 @@
-// Test harness: a real SQLite file in a fresh temp dir, the real app over it, driven with inject().
+// Test harness: a real store (a SQLite file in a fresh temp dir by default, or a fresh PostgreSQL database with
+// `backend: 'postgres'`), the real app over it, driven with inject().
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,9 +7,13 @@ import { Writable } from 'node:stream';
 import { generateSigningKey } from '@logbook/protocol';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.ts';
+import { generateLoginKeyPem } from '../src/auth/login-tokens.ts';
+import { readOrCreateSecretFile } from '../src/config/key-files.ts';
+import type { IdentityOptions } from '../src/services/identity.ts';
 import { createServices, drainServices, type Services } from '../src/services/index.ts';
 import { bootstrapAdminKey } from '../src/services/keys.ts';
-import { SqliteStore } from '../src/store/sqlite/sqlite-store.ts';
+import type { Store } from '../src/store/store.ts';
+import { type Backend, makeStore } from './support-backends.ts';
 
 export function tempDir(prefix = 'logbook-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -16,7 +21,8 @@ export function tempDir(prefix = 'logbook-test-'): string {
 
 export interface TestApp {
   app: FastifyInstance;
-  store: SqliteStore;
+  store: Store;
+  backend: Backend;
   services: Services;
   adminKey: string;
   dir: string;
@@ -27,17 +33,31 @@ export interface TestApp {
 }
 
 export async function makeTestApp(
-  options: { clock?: () => number; maxBodyBytes?: number; dir?: string } = {},
+  options: {
+    clock?: () => number;
+    maxBodyBytes?: number;
+    dir?: string;
+    /** Outside JWT issuers, login policy, token lifetime (the login key is a file in the temp dir). */
+    identity?: IdentityOptions;
+    corsOrigins?: string[];
+    /** Storage backend (default sqlite); see support-backends.ts. */
+    backend?: Backend;
+  } = {},
 ): Promise<TestApp> {
   const dir = options.dir ?? tempDir();
-  const store = new SqliteStore({ file: path.join(dir, 'logbook.db') });
-  await store.migrate();
+  const backend = options.backend ?? 'sqlite';
+  const testStore = await makeStore(backend, { dir });
+  const store = testStore.store;
   const bootstrap = await bootstrapAdminKey(store, 'test-admin-key-0123456789', Date.now());
   if (bootstrap.kind === 'created') throw new Error('unexpected');
   const adminKey = 'test-admin-key-0123456789';
   const services = createServices(store, {
     signer: generateSigningKey('logbook.test'),
     ...(options.clock ? { clock: options.clock } : {}),
+    identity: {
+      loginKeyPem: readOrCreateSecretFile(path.join(dir, 'login-token.key'), generateLoginKeyPem).text,
+      ...options.identity,
+    },
   });
   const logLines: string[] = [];
   const logStream = new Writable({
@@ -53,11 +73,13 @@ export async function makeTestApp(
     logStream,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
+    ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
   });
   await app.ready();
   return {
     app,
     store,
+    backend,
     services,
     adminKey,
     dir,
@@ -66,7 +88,7 @@ export async function makeTestApp(
     async close() {
       await app.close();
       await drainServices(services);
-      await store.close();
+      await testStore.cleanup();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -13,12 +13,14 @@ import {
 } from '@logbook/server';
 import cliProgress from 'cli-progress';
 
-export const VERIFY_USAGE = `logbook verify [--data-dir DIR] [--public-key KEY|FILE] [--witness-dir DIR] [--all] [--json]
+export const VERIFY_USAGE = `logbook verify [--data-dir DIR | --database-url URL] [--public-key KEY|FILE] [--witness-dir DIR] [--all] [--json]
 
 Re-derives every tenant's audit log from storage: each event's hash from its stored content, gap-free seqs,
 the Merkle tree and its stored nodes, every checkpoint's signature and root, and witness copies.
 
   --data-dir DIR        the data directory (default LOGBOOK_DATA_DIR or ./data)
+  --database-url URL    verify a PostgreSQL database instead (default LOGBOOK_DATABASE_URL); it is
+                        only read, in read-only sessions. Give --public-key: the key is not in the database.
   --public-key KEY|FILE verifier key string (name+hash+base64) or a file holding it; default: the
                         data dir's ${PUBLIC_KEY_FILE}. Pin a copy kept outside the data dir: whoever can
                         write the data dir can replace the key there.
@@ -30,7 +32,8 @@ Exit codes: 0 intact, 1 tampered, 2 usage or connection error.
 
 Examples:
   logbook verify --data-dir ./data
-  logbook verify --data-dir ./data --public-key ~/logbook.pub --witness-dir /mnt/witness --json`;
+  logbook verify --data-dir ./data --public-key ~/logbook.pub --witness-dir /mnt/witness --json
+  logbook verify --database-url postgres://logbook@db/logbook --public-key ~/logbook.pub`;
 
 function readKey(value: string): string {
   return fs.existsSync(value) ? fs.readFileSync(value, 'utf8').trim() : value.trim();
@@ -41,18 +44,26 @@ export async function verifyCommand(args: string[]): Promise<number> {
     args,
     options: {
       'data-dir': { type: 'string' },
+      'database-url': { type: 'string' },
       'public-key': { type: 'string' },
       'witness-dir': { type: 'string' },
       all: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
   });
-  const env = { ...process.env, ...(values['data-dir'] ? { LOGBOOK_DATA_DIR: values['data-dir'] } : {}) };
+  const env = {
+    ...process.env,
+    ...(values['data-dir'] ? { LOGBOOK_DATA_DIR: values['data-dir'] } : {}),
+    ...(values['database-url'] ? { LOGBOOK_DATABASE_URL: values['database-url'] } : {}),
+  };
   const config = loadConfig(env);
   const keyFile = path.join(config.dataDir, PUBLIC_KEY_FILE);
   const keySource = values['public-key'] ?? keyFile;
   if (!values['public-key'] && !fs.existsSync(keyFile)) {
     throw new ConfigError(`no public key: pass --public-key (the data dir has no ${PUBLIC_KEY_FILE})`);
+  }
+  if (values['data-dir'] && values['database-url']) {
+    throw new ConfigError('give --data-dir or --database-url, not both');
   }
   const witnessDir = values['witness-dir'] ?? config.witnessDir;
   const store = openStore(config, { readonly: true });
@@ -68,6 +79,14 @@ export async function verifyCommand(args: string[]): Promise<number> {
       : null;
   const started = performance.now();
   try {
+    try {
+      await store.listTenantLogs();
+    } catch (error) {
+      // Unreachable server, wrong credentials, or no Logbook tables: a usage/connection error (2), not tampering (1).
+      throw new ConfigError(
+        `cannot read the Logbook database: ${(error as Error).message} (check the URL, or run "logbook migrate" first)`,
+      );
+    }
     const report = await verifyStore(store, {
       verifierKeys: [readKey(keySource)],
       all: values.all ?? false,

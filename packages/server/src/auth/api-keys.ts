@@ -8,7 +8,18 @@ import type { Principal } from './principal.ts';
 
 const KEY_PREFIX = 'lbk_';
 
+/** "Last used" is recorded at most once per this interval per key: a write a minute, not a write a request. */
+export const LAST_USED_RESOLUTION_MS = 60_000;
+
 export const hashApiKey = (secret: string): Uint8Array => createHash('sha256').update(secret).digest();
+
+/**
+ * The shown part of a secret: `lbk_` and 8 random characters of a generated key (48 of its 240 random bits);
+ * only 4 characters of a chosen one (LOGBOOK_ADMIN_KEY may be as short as 16), so the rest stays unguessable.
+ */
+export function keyPrefix(secret: string): string {
+  return secret.startsWith(KEY_PREFIX) && secret.length >= 40 ? secret.slice(0, 12) : secret.slice(0, 4);
+}
 
 export function newApiKey(options: {
   name: string;
@@ -24,7 +35,7 @@ export function newApiKey(options: {
     record: {
       id: uuidv7(),
       name: options.name,
-      prefix: secret.slice(0, 12),
+      prefix: keyPrefix(secret),
       secretHash: hashApiKey(secret),
       scopes: options.scopes,
       tenant: options.tenant ?? null,
@@ -49,6 +60,13 @@ export async function authenticateApiKey(store: Store, secret: string, nowMs: nu
   if (record.revokedMs !== null) throw new LogbookError('UNAUTHENTICATED', 'This API key has been revoked.');
   if (record.expiresMs !== null && record.expiresMs <= nowMs) {
     throw new LogbookError('UNAUTHENTICATED', 'This API key has expired.');
+  }
+  if (record.lastUsedMs === null || nowMs - record.lastUsedMs >= LAST_USED_RESOLUTION_MS) {
+    try {
+      await store.touchApiKey(record.id, nowMs);
+    } catch {
+      // Best effort: "last used" is informational and must never fail an otherwise valid request.
+    }
   }
   return {
     kind: 'api_key',

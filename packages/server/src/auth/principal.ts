@@ -1,7 +1,8 @@
 // Who is calling, as every service sees it, whatever the credential was. Pure types and checks.
-import { LogbookError, type Scope } from '@logbook/protocol';
+import { LogbookError, SCOPES, type Scope } from '@logbook/protocol';
 
-export const PRINCIPAL_KINDS = ['api_key', 'user', 'jwt'] as const;
+/** `system` is Logbook itself (its own audit events); no credential ever authenticates as it. */
+export const PRINCIPAL_KINDS = ['api_key', 'user', 'jwt', 'system'] as const;
 export type PrincipalKind = (typeof PRINCIPAL_KINDS)[number];
 
 export interface Principal {
@@ -38,4 +39,35 @@ export function tenantFor(principal: Principal, requested: string | undefined, f
     return principal.tenant;
   }
   return requested ?? fallback;
+}
+
+/** Logbook acting on its own behalf, e.g. appending its self-audit events to any tenant. */
+export const SYSTEM_PRINCIPAL: Principal = {
+  kind: 'system',
+  id: 'logbook',
+  name: 'Logbook',
+  scopes: ['admin'],
+  tenant: null,
+};
+
+/**
+ * The tenant a new credential (key, user) is bound to: a bound principal can only create credentials bound to
+ * its own tenant; an unbound one binds to the requested tenant, or to none.
+ */
+export function bindingFor(principal: Principal, requested: string | undefined): string | null {
+  if (principal.tenant !== null) return tenantFor(principal, requested, principal.tenant);
+  return requested ?? null;
+}
+
+/** Whether a principal may see or change a credential bound to `boundTenant` (null = unbound). */
+export function mayManage(principal: Principal, boundTenant: string | null): boolean {
+  return principal.tenant === null || principal.tenant === boundTenant;
+}
+
+/** The scopes a local user holds: role `admin` holds every scope, a member the ones it was given. */
+export function userScopes(role: string, scopes: readonly string[]): Scope[] {
+  if (role === 'admin') return ['admin'];
+  return scopes.filter(
+    (scope): scope is Scope => scope !== 'admin' && (SCOPES as readonly string[]).includes(scope),
+  );
 }

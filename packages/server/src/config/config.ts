@@ -27,6 +27,16 @@ export interface Config {
   checkpointIntervalSeconds: number;
   witnessDir: string | undefined;
   witnessUrl: string | undefined;
+  /** Failed logins of one username before it is locked out. */
+  loginMaxFailures: number;
+  /** How long a lockout lasts (and how long failures are remembered). */
+  loginLockoutSeconds: number;
+  /** Lifetime of the tokens /api/v1/auth/login issues. */
+  loginTokenTtlSeconds: number;
+  /** The Ed25519 key that signs login tokens (PKCS#8 PEM); created with mode 0600 on first start. */
+  loginKeyFile: string;
+  /** Browser origins allowed by CORS; undefined = CORS off. */
+  corsOrigins: string[] | undefined;
 }
 
 export class ConfigError extends Error {
@@ -60,6 +70,39 @@ function logOrigin(env: Env): string {
   return origin;
 }
 
+/** LOGBOOK_CORS_ORIGINS: `*`, or a comma-separated list of origins like `https://app.example.com`. */
+function corsOrigins(env: Env): string[] | undefined {
+  const raw = optional(env, 'LOGBOOK_CORS_ORIGINS');
+  if (raw === undefined) return undefined;
+  const origins = raw
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  for (const origin of origins) {
+    if (origin !== '*' && !/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(origin)) {
+      throw new ConfigError(
+        `LOGBOOK_CORS_ORIGINS must be "*" or comma-separated origins like https://app.example.com (got "${origin}")`,
+      );
+    }
+  }
+  return origins.length > 0 ? origins : undefined;
+}
+
+/** Checks of the JWT settings that make a token check meaningful. */
+function checkJwt(env: Env, jwksUrl: string | undefined): void {
+  const secret = optional(env, 'LOGBOOK_JWT_SECRET');
+  if (secret !== undefined && Buffer.byteLength(secret) < 32) {
+    throw new ConfigError(
+      'LOGBOOK_JWT_SECRET must be at least 32 bytes long (HS256 needs a strong shared secret)',
+    );
+  }
+  if (jwksUrl && !optional(env, 'LOGBOOK_JWT_AUDIENCE')) {
+    throw new ConfigError(
+      'LOGBOOK_JWKS_URL needs LOGBOOK_JWT_AUDIENCE: without it, tokens your identity provider issued for other applications would be accepted',
+    );
+  }
+}
+
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
   const logLevel = (optional(env, 'LOGBOOK_LOG_LEVEL') ?? 'info').toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
@@ -80,6 +123,9 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   if (witnessUrl && !/^https?:\/\//.test(witnessUrl)) {
     throw new ConfigError(`LOGBOOK_WITNESS_URL must be an http(s) URL (got "${witnessUrl}")`);
   }
+  checkJwt(env, jwksUrl);
+  const dataDir = path.resolve(cwd, optional(env, 'LOGBOOK_DATA_DIR') ?? './data');
+  const loginKeyFile = optional(env, 'LOGBOOK_LOGIN_KEY_FILE');
   const adminKey = optional(env, 'LOGBOOK_ADMIN_KEY');
   if (adminKey !== undefined && adminKey.length < 16) {
     throw new ConfigError('LOGBOOK_ADMIN_KEY must be at least 16 characters long');
@@ -87,7 +133,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   return {
     host: optional(env, 'LOGBOOK_HOST') ?? '127.0.0.1',
     port: integer(env, 'LOGBOOK_PORT', 8080, 0, 65535),
-    dataDir: path.resolve(cwd, optional(env, 'LOGBOOK_DATA_DIR') ?? './data'),
+    dataDir,
     databaseUrl,
     adminKey,
     jwtSecret: optional(env, 'LOGBOOK_JWT_SECRET'),
@@ -103,5 +149,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     checkpointIntervalSeconds: integer(env, 'LOGBOOK_CHECKPOINT_INTERVAL_SECONDS', 10, 0, 86_400),
     witnessDir: witnessDir === undefined ? undefined : path.resolve(cwd, witnessDir),
     witnessUrl,
+    loginMaxFailures: integer(env, 'LOGBOOK_LOGIN_MAX_FAILURES', 5, 1, 1000),
+    loginLockoutSeconds: integer(env, 'LOGBOOK_LOGIN_LOCKOUT_SECONDS', 900, 1, 86_400),
+    loginTokenTtlSeconds: integer(env, 'LOGBOOK_LOGIN_TOKEN_TTL_SECONDS', 3600, 60, 86_400),
+    loginKeyFile: loginKeyFile ? path.resolve(cwd, loginKeyFile) : path.join(dataDir, 'login-token.key'),
+    corsOrigins: corsOrigins(env),
   };
 }

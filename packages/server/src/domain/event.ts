@@ -79,10 +79,14 @@ function canonicalOrReject(value: unknown, prefix: string): string {
   } catch (error) {
     if (!(error instanceof TypeError)) throw error;
     const at = /at \$([^ ]*) /.exec(error.message)?.[1] ?? '';
-    const field = `${prefix}${at.replace(/\.|\[(\d+)\]/g, (m, i) => (i === undefined ? '/' : `/${i}`))}`;
-    throw new LogbookError('VALIDATION_FAILED', `${field} cannot be stored: it contains a lone UTF-16 surrogate (invalid Unicode)`, {
-      issues: [{ field, rule: 'unicode', message: 'must be well-formed Unicode' }],
-    });
+    const field = `${prefix}${at.replace(/\.|\[(\d+)\]/g, (_match, i) => (i === undefined ? '/' : `/${i}`))}`;
+    throw new LogbookError(
+      'VALIDATION_FAILED',
+      `${field} cannot be stored: it contains a lone UTF-16 surrogate (invalid Unicode)`,
+      {
+        issues: [{ field, rule: 'unicode', message: 'must be well-formed Unicode' }],
+      },
+    );
   }
 }
 

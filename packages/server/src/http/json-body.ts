@@ -14,13 +14,28 @@ export function registerJsonBody(app: FastifyInstance): void {
       return;
     }
     if (!isUtf8(body)) {
-      done(new LogbookError('MALFORMED_JSON', 'The request body is not valid UTF-8; send JSON encoded as UTF-8.'), undefined);
+      done(
+        new LogbookError(
+          'MALFORMED_JSON',
+          'The request body is not valid UTF-8; send JSON encoded as UTF-8.',
+        ),
+        undefined,
+      );
       return;
     }
     try {
-      done(null, secureJson.parse(body.toString('utf8'), undefined, { protoAction: 'error', constructorAction: 'error' }));
+      done(
+        null,
+        secureJson.parse(body.toString('utf8'), undefined, {
+          protoAction: 'error',
+          constructorAction: 'error',
+        }),
+      );
     } catch (error) {
-      const reason = error instanceof SyntaxError ? error.message : 'it uses a forbidden key (__proto__ or constructor.prototype)';
+      const reason =
+        error instanceof SyntaxError
+          ? error.message
+          : 'it uses a forbidden key (__proto__ or constructor.prototype)';
       done(new LogbookError('MALFORMED_JSON', `The request body is not valid JSON: ${reason}`), undefined);
     }
   });

@@ -36,7 +36,10 @@ export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpP
   if (typeof key !== 'string' || branches?.length !== 2) {
     return ajv.compile(schema) as ReturnType<FastifySchemaCompiler<object>>;
   }
-  const [whenPresent, otherwise] = branches.map((branch) => ajv.compile(branch)) as unknown as [Validate, Validate];
+  const [whenPresent, otherwise] = branches.map((branch) => ajv.compile(branch)) as unknown as [
+    Validate,
+    Validate,
+  ];
   const validate: Validate = (data: unknown) => {
     const chosen = data !== null && typeof data === 'object' && key in data ? whenPresent : otherwise;
     const ok = chosen(data);

@@ -21,6 +21,7 @@ import { BUCKET_MS, eventPageRequest, statsRequest } from '../query/event-filter
 const HOUR_MS = BUCKET_MS.hour;
 const alignDown = (ms: number, step: number) => Math.floor(ms / step) * step;
 const alignUp = (ms: number, step: number) => Math.ceil(ms / step) * step;
+
 import type { Store } from '../store/store.ts';
 import { AppendQueue } from './append-queue.ts';
 
@@ -109,7 +110,11 @@ export class EventService {
       topActors: result.topActors,
       histogram,
       // Counts come from hourly rollups, so the window actually counted is widened to whole hours; say so.
-      window: { from: toIso(alignDown(request.fromMs, HOUR_MS)), to: toIso(alignUp(request.toMs, HOUR_MS)), bucket: request.bucket },
+      window: {
+        from: toIso(alignDown(request.fromMs, HOUR_MS)),
+        to: toIso(alignUp(request.toMs, HOUR_MS)),
+        bucket: request.bucket,
+      },
     };
   }
 }

@@ -2,9 +2,11 @@
 import type { SigningKey } from '@logbook/protocol';
 import type { Store } from '../store/store.ts';
 import { EventService } from './events.ts';
+import { createIdentityServices, type IdentityOptions, type IdentityServices } from './identity.ts';
 import { IntegrityService, type Witness } from './integrity.ts';
 
-export interface Services {
+/** `authenticator`, `keys`, `users`, `audit` come from IdentityServices. */
+export interface Services extends IdentityServices {
   events: EventService;
   integrity: IntegrityService;
 }
@@ -15,12 +17,16 @@ export interface ServiceOptions {
   clock?: () => number;
   witnesses?: Witness[];
   onWitnessError?: (witness: string, error: unknown) => void;
+  /** Login token key, outside JWT issuers, login lockout policy. */
+  identity?: IdentityOptions;
 }
 
 export function createServices(store: Store, options: ServiceOptions): Services {
   const clock = options.clock ?? Date.now;
+  const events = new EventService(store, clock);
   return {
-    events: new EventService(store, clock),
+    events,
+    ...createIdentityServices(store, events, options.identity, clock),
     integrity: new IntegrityService(store, {
       signer: options.signer,
       clock,

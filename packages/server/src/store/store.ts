@@ -101,6 +101,29 @@ export interface ApiKeyRecord {
   revokedMs: number | null;
 }
 
+/** A local user (DESIGN.md §5). The password exists only as `passwordHash` (a self-describing scrypt string). */
+export interface UserRecord {
+  id: string;
+  username: string;
+  /** Lower-cased username: unique, so that "Alice" and "alice" are one user. */
+  usernameKey: string;
+  passwordHash: string;
+  role: string;
+  scopes: string[];
+  tenant: string | null;
+  createdMs: number;
+  updatedMs: number;
+  disabledMs: number | null;
+  /** Login tokens issued before this instant are refused (set when the user is disabled). */
+  sessionsNotBeforeMs: number | null;
+  lastLoginMs: number | null;
+}
+
+/** Filter of admin listings: only credentials bound to this tenant. */
+export interface IdentityFilter {
+  tenant?: string;
+}
+
 export interface Store {
   readonly capabilities: StoreCapabilities;
   /** Applies pending migrations; safe to call on every start. Returns the names applied now. */
@@ -139,9 +162,26 @@ export interface Store {
 
   insertApiKey(key: ApiKeyRecord): Promise<void>;
   findApiKeyByHash(secretHash: Uint8Array): Promise<ApiKeyRecord | null>;
-  listApiKeys(): Promise<ApiKeyRecord[]>;
+  /** Oldest first. */
+  listApiKeys(filter?: IdentityFilter): Promise<ApiKeyRecord[]>;
   countApiKeys(): Promise<number>;
   touchApiKey(id: string, usedMs: number): Promise<void>;
+  findApiKeyById(id: string): Promise<ApiKeyRecord | null>;
+  /** Sets revokedMs unless already revoked; returns the key as stored afterwards (null: no such key). */
+  revokeApiKey(id: string, revokedMs: number): Promise<ApiKeyRecord | null>;
+
+  /** False when the username (case-insensitively) is taken. */
+  insertUser(user: UserRecord): Promise<boolean>;
+  findUserById(id: string): Promise<UserRecord | null>;
+  findUserByUsernameKey(usernameKey: string): Promise<UserRecord | null>;
+  /** Oldest first. */
+  listUsers(filter?: IdentityFilter): Promise<UserRecord[]>;
+  /**
+   * Disables (disabledMs = a time; also refuses tokens issued before it) or enables (null) a user.
+   * Returns the user as stored afterwards (null: no such user).
+   */
+  setUserDisabled(id: string, disabledMs: number | null, nowMs: number): Promise<UserRecord | null>;
+  recordUserLogin(id: string, loginMs: number): Promise<void>;
 
   /** Cheap liveness probe of the database. */
   ping(): Promise<void>;

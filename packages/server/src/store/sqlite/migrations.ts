@@ -107,4 +107,26 @@ export const SQLITE_MIGRATIONS: Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    name: '0004_identity',
+    sql: `
+      -- Local users (dashboard and API logins). username_key = lower(username) makes names unique case-insensitively.
+      CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        username TEXT NOT NULL,
+        username_key TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,
+        role TEXT NOT NULL,
+        scopes TEXT NOT NULL,
+        tenant TEXT,
+        created_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL,
+        disabled_ms INTEGER,
+        sessions_not_before_ms INTEGER,
+        last_login_ms INTEGER
+      ) STRICT;
+      CREATE INDEX users_tenant ON users (tenant);
+      CREATE INDEX api_keys_tenant ON api_keys (tenant);
+    `,
+  },
 ];

@@ -19,6 +19,7 @@ import type {
   AppendRequest,
   AppendResult,
   EventPage,
+  IdentityFilter,
   LogEntryRow,
   StatsResult,
   Store,
@@ -26,7 +27,9 @@ import type {
   StoredCheckpoint,
   StoredEventRow,
   TreeHead,
+  UserRecord,
 } from '../store.ts';
+import { SqliteIdentity } from './identity.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 
 type Db = Database.Database;
@@ -53,19 +56,6 @@ interface EventRowRaw {
   leaf_hash: Buffer;
 }
 
-interface ApiKeyRowRaw {
-  id: string;
-  name: string;
-  prefix: string;
-  secret_hash: Buffer;
-  scopes: string;
-  tenant: string | null;
-  created_ms: number;
-  expires_ms: number | null;
-  last_used_ms: number | null;
-  revoked_ms: number | null;
-}
-
 /** FTS5 syntax for parsed terms: each a quoted literal phrase, so no user text is ever an operator. */
 export function fts5Query(terms: SearchTerm[]): string {
   return terms.map((t) => `"${t.phrase.replaceAll('"', '""')}"${t.prefix ? '*' : ''}`).join(' ');
@@ -76,21 +66,6 @@ const prefixUpperBound = (prefix: string) => `${prefix}\u{10FFFF}`;
 
 function eventRow(raw: EventRowRaw): StoredEventRow {
   return { orderKey: raw.order_key, seq: Number(raw.seq), body: raw.body, leafHash: raw.leaf_hash };
-}
-
-function apiKeyRow(raw: ApiKeyRowRaw): ApiKeyRecord {
-  return {
-    id: raw.id,
-    name: raw.name,
-    prefix: raw.prefix,
-    secretHash: raw.secret_hash,
-    scopes: JSON.parse(raw.scopes) as string[],
-    tenant: raw.tenant,
-    createdMs: raw.created_ms,
-    expiresMs: raw.expires_ms,
-    lastUsedMs: raw.last_used_ms,
-    revokedMs: raw.revoked_ms,
-  };
 }
 
 export class SqliteStore implements Store {
@@ -606,43 +581,6 @@ export class SqliteStore implements Store {
     ) as StoredCheckpoint[];
   }
 
-  async insertApiKey(key: ApiKeyRecord): Promise<void> {
-    this.stmt(
-      `INSERT INTO api_keys (id, name, prefix, secret_hash, scopes, tenant, created_ms, expires_ms, last_used_ms, revoked_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      key.id,
-      key.name,
-      key.prefix,
-      Buffer.from(key.secretHash),
-      JSON.stringify(key.scopes),
-      key.tenant,
-      key.createdMs,
-      key.expiresMs,
-      key.lastUsedMs,
-      key.revokedMs,
-    );
-  }
-
-  async findApiKeyByHash(secretHash: Uint8Array): Promise<ApiKeyRecord | null> {
-    const raw = this.stmt('SELECT * FROM api_keys WHERE secret_hash = ?').get(Buffer.from(secretHash)) as
-      | ApiKeyRowRaw
-      | undefined;
-    return raw ? apiKeyRow(raw) : null;
-  }
-
-  async listApiKeys(): Promise<ApiKeyRecord[]> {
-    return (this.stmt('SELECT * FROM api_keys ORDER BY created_ms').all() as ApiKeyRowRaw[]).map(apiKeyRow);
-  }
-
-  async countApiKeys(): Promise<number> {
-    return (this.stmt('SELECT count(*) AS n FROM api_keys').get() as { n: number }).n;
-  }
-
-  async touchApiKey(id: string, usedMs: number): Promise<void> {
-    this.stmt('UPDATE api_keys SET last_used_ms = ? WHERE id = ?').run(usedMs, id);
-  }
-
   async ping(): Promise<void> {
     this.stmt('SELECT 1').get();
   }
@@ -652,6 +590,65 @@ export class SqliteStore implements Store {
       if (!this.db.readonly) this.db.pragma('wal_checkpoint(TRUNCATE)');
       this.db.close();
     }
+  }
+
+  // --- identity --- (API keys and users; the SQL lives in ./identity.ts)
+  private identityTables?: SqliteIdentity;
+  private get identity(): SqliteIdentity {
+    this.identityTables ??= new SqliteIdentity(this.db);
+    return this.identityTables;
+  }
+
+  async insertApiKey(key: ApiKeyRecord): Promise<void> {
+    this.identity.insertApiKey(key);
+  }
+
+  async findApiKeyByHash(secretHash: Uint8Array): Promise<ApiKeyRecord | null> {
+    return this.identity.findApiKeyByHash(secretHash);
+  }
+
+  async findApiKeyById(id: string): Promise<ApiKeyRecord | null> {
+    return this.identity.findApiKeyById(id);
+  }
+
+  async listApiKeys(filter?: IdentityFilter): Promise<ApiKeyRecord[]> {
+    return this.identity.listApiKeys(filter);
+  }
+
+  async countApiKeys(): Promise<number> {
+    return this.identity.countApiKeys();
+  }
+
+  async touchApiKey(id: string, usedMs: number): Promise<void> {
+    this.identity.touchApiKey(id, usedMs);
+  }
+
+  async revokeApiKey(id: string, revokedMs: number): Promise<ApiKeyRecord | null> {
+    return this.identity.revokeApiKey(id, revokedMs);
+  }
+
+  async insertUser(user: UserRecord): Promise<boolean> {
+    return this.identity.insertUser(user);
+  }
+
+  async findUserById(id: string): Promise<UserRecord | null> {
+    return this.identity.findUserById(id);
+  }
+
+  async findUserByUsernameKey(usernameKey: string): Promise<UserRecord | null> {
+    return this.identity.findUserByUsernameKey(usernameKey);
+  }
+
+  async listUsers(filter?: IdentityFilter): Promise<UserRecord[]> {
+    return this.identity.listUsers(filter);
+  }
+
+  async setUserDisabled(id: string, disabledMs: number | null, nowMs: number): Promise<UserRecord | null> {
+    return this.identity.setUserDisabled(id, disabledMs, nowMs);
+  }
+
+  async recordUserLogin(id: string, loginMs: number): Promise<void> {
+    this.identity.recordUserLogin(id, loginMs);
   }
 }
 

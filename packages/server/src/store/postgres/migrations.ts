@@ -1,0 +1,143 @@
+// PostgreSQL schema, as an ordered list of named migrations with the same names as SQLite's (store/sqlite/migrations.ts).
+// Never edit a migration that has shipped: add a new one. Why each table and index exists: docs/postgres.md.
+export interface Migration {
+  name: string;
+  sql: string;
+}
+
+export const POSTGRES_MIGRATIONS: Migration[] = [
+  {
+    name: '0001_events',
+    sql: `
+      -- One row per tenant log: its size and (0003) its Merkle compact range. Appends lock this row (FOR UPDATE), so
+      -- one tenant's appends are serialised across every Logbook process sharing the database.
+      CREATE TABLE tenant_logs (
+        tenant text COLLATE "C" PRIMARY KEY,
+        size bigint NOT NULL
+      );
+
+      -- The payloads, partitioned by order_key (occurrence ms << 20 | counter), i.e. by occurrence time: monthly
+      -- partitions are created ahead (partitions.ts), so retention drops whole months. order_key is unique per tenant
+      -- and allocated under the tenant lock. Text columns use COLLATE "C": byte order, exact prefix ranges.
+      CREATE TABLE events (
+        tenant text COLLATE "C" NOT NULL,
+        order_key bigint NOT NULL,
+        seq bigint NOT NULL,
+        occurred_ms bigint NOT NULL,
+        received_ms bigint NOT NULL,
+        action text COLLATE "C" NOT NULL,
+        actor_id text COLLATE "C" NOT NULL,
+        target_type text COLLATE "C",
+        target_id text COLLATE "C",
+        outcome text COLLATE "C" NOT NULL,
+        ip text COLLATE "C",
+        body text NOT NULL,
+        search tsvector NOT NULL,
+        PRIMARY KEY (tenant, order_key)
+      ) PARTITION BY RANGE (order_key);
+      CREATE TABLE events_default PARTITION OF events DEFAULT;
+      CREATE INDEX events_actor ON events (tenant, actor_id, order_key);
+      CREATE INDEX events_target ON events (tenant, target_type, target_id, order_key);
+      CREATE INDEX events_action ON events (tenant, action, order_key);
+      CREATE INDEX events_search ON events USING gin (search);
+
+      -- The permanent log index, not partitioned: seq -> leaf hash (the Merkle leaves, kept when retention drops
+      -- payload partitions), id -> seq (get by id, and idempotency: a partitioned table cannot have a unique index
+      -- without the partition key), and the answer a retry gets.
+      CREATE TABLE log_leaves (
+        tenant text COLLATE "C" NOT NULL,
+        seq bigint NOT NULL,
+        id text COLLATE "C" NOT NULL,
+        order_key bigint NOT NULL,
+        occurred_ms bigint NOT NULL,
+        received_ms bigint NOT NULL,
+        leaf_hash bytea NOT NULL,
+        input_digest bytea,
+        PRIMARY KEY (tenant, seq),
+        UNIQUE (tenant, id)
+      );
+
+      -- Rollups maintained in the append transaction, so stats never scan events.
+      CREATE TABLE event_counts_hour (
+        tenant text COLLATE "C" NOT NULL,
+        hour integer NOT NULL,
+        action text COLLATE "C" NOT NULL,
+        target_type text COLLATE "C" NOT NULL,
+        count bigint NOT NULL,
+        PRIMARY KEY (tenant, hour, action, target_type)
+      );
+      CREATE TABLE actor_counts_day (
+        tenant text COLLATE "C" NOT NULL,
+        day integer NOT NULL,
+        actor_id text COLLATE "C" NOT NULL,
+        count bigint NOT NULL,
+        PRIMARY KEY (tenant, day, actor_id)
+      );
+    `,
+  },
+  {
+    name: '0002_api_keys',
+    sql: `
+      CREATE TABLE api_keys (
+        id text COLLATE "C" PRIMARY KEY,
+        name text NOT NULL,
+        prefix text NOT NULL,
+        secret_hash bytea NOT NULL UNIQUE,
+        scopes text NOT NULL,
+        tenant text COLLATE "C",
+        created_ms bigint NOT NULL,
+        expires_ms bigint,
+        last_used_ms bigint,
+        revoked_ms bigint
+      );
+    `,
+  },
+  {
+    name: '0003_merkle',
+    sql: `
+      -- The compact range (perfect-subtree roots, left to right) of each tenant's log: O(log n) appends and roots.
+      ALTER TABLE tenant_logs ADD COLUMN range_hashes bytea NOT NULL DEFAULT '\\x';
+
+      -- Every completed perfect subtree above the leaves (leaves are log_leaves.leaf_hash): any proof is O(log n) reads.
+      CREATE TABLE merkle_nodes (
+        tenant text COLLATE "C" NOT NULL,
+        level smallint NOT NULL,
+        idx bigint NOT NULL,
+        hash bytea NOT NULL,
+        PRIMARY KEY (tenant, level, idx)
+      );
+
+      -- Every signed checkpoint ever made (C2SP signed note), kept for consistency proofs and the verifier.
+      CREATE TABLE checkpoints (
+        tenant text COLLATE "C" NOT NULL,
+        tree_size bigint NOT NULL,
+        root_hash bytea NOT NULL,
+        created_ms bigint NOT NULL,
+        note text NOT NULL,
+        PRIMARY KEY (tenant, tree_size)
+      );
+    `,
+  },
+  {
+    name: '0004_identity',
+    sql: `
+      -- Local users (dashboard and API logins). username_key = lower(username) makes names unique case-insensitively.
+      CREATE TABLE users (
+        id text COLLATE "C" PRIMARY KEY,
+        username text NOT NULL,
+        username_key text COLLATE "C" NOT NULL UNIQUE,
+        password_hash text NOT NULL,
+        role text NOT NULL,
+        scopes text NOT NULL,
+        tenant text COLLATE "C",
+        created_ms bigint NOT NULL,
+        updated_ms bigint NOT NULL,
+        disabled_ms bigint,
+        sessions_not_before_ms bigint,
+        last_login_ms bigint
+      );
+      CREATE INDEX users_tenant ON users (tenant);
+      CREATE INDEX api_keys_tenant ON api_keys (tenant);
+    `,
+  },
+];
