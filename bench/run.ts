@@ -1,4 +1,5 @@
-// `npm run bench -- <suite> [--events N]`: runs a benchmark suite and writes bench/results/<suite>-*.json.
+// `npm run bench -- <suite> [--events N] [--backend sqlite|postgres]`: runs a benchmark suite and writes
+// bench/results/<suite>-*.json. `--backend postgres` (ingest) uses the server in LOGBOOK_DATABASE_URL.
 // Benchmarks are never part of the test run; docs/PERFORMANCE.md quotes their output.
 import { parseArgs } from 'node:util';
 import { ingestSuite } from './ingest.ts';
@@ -8,7 +9,7 @@ const SUITES = { ingest: ingestSuite, verify: verifySuite } as const;
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { events: { type: 'string', default: '200000' } },
+  options: { events: { type: 'string', default: '200000' }, backend: { type: 'string', default: 'sqlite' } },
 });
 const names = positionals.length ? positionals : Object.keys(SUITES);
 for (const name of names) {
@@ -17,5 +18,9 @@ for (const name of names) {
     console.error(`unknown suite "${name}"; suites: ${Object.keys(SUITES).join(', ')}`);
     process.exit(2);
   }
-  await suite({ events: Number(values.events) });
+  if (values.backend !== 'sqlite' && values.backend !== 'postgres') {
+    console.error(`unknown backend "${values.backend}"; backends: sqlite, postgres`);
+    process.exit(2);
+  }
+  await suite({ events: Number(values.events), backend: values.backend });
 }

@@ -3,8 +3,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { parseVerifierKey } from '@logbook/protocol';
 import {
   ConfigError,
+  listWitnessTenants,
   loadConfig,
   openStore,
   PUBLIC_KEY_FILE,
@@ -35,8 +37,23 @@ Examples:
   logbook verify --data-dir ./data --public-key ~/logbook.pub --witness-dir /mnt/witness --json
   logbook verify --database-url postgres://logbook@db/logbook --public-key ~/logbook.pub`;
 
+/** The pinned verifier key from a key string or a file; anything unusable is a usage error (2), never "tampered". */
 function readKey(value: string): string {
-  return fs.existsSync(value) ? fs.readFileSync(value, 'utf8').trim() : value.trim();
+  const looksLikeKey = /^[^\s/+]+\+[0-9a-f]{8}\+[A-Za-z0-9+/=]+$/.test(value.trim());
+  let text = value.trim();
+  if (!looksLikeKey) {
+    if (!fs.existsSync(value))
+      throw new ConfigError(`--public-key: no such file, and not a verifier key string: ${value}`);
+    text = fs.readFileSync(value, 'utf8').trim();
+  }
+  try {
+    parseVerifierKey(text);
+  } catch (error) {
+    throw new ConfigError(
+      `--public-key is not a C2SP verifier key (name+hash+base64): ${(error as Error).message}`,
+    );
+  }
+  return text;
 }
 
 export async function verifyCommand(args: string[]): Promise<number> {
@@ -66,6 +83,12 @@ export async function verifyCommand(args: string[]): Promise<number> {
     throw new ConfigError('give --data-dir or --database-url, not both');
   }
   const witnessDir = values['witness-dir'] ?? config.witnessDir;
+  if (witnessDir && !fs.statSync(witnessDir, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new ConfigError(
+      `witness directory ${witnessDir} does not exist (a typo would silently skip witness checks)`,
+    );
+  }
+  const pinnedKey = readKey(keySource);
   const store = openStore(config, { readonly: true });
   const bar =
     !values.json && process.stderr.isTTY
@@ -88,12 +111,13 @@ export async function verifyCommand(args: string[]): Promise<number> {
       );
     }
     const report = await verifyStore(store, {
-      verifierKeys: [readKey(keySource)],
+      verifierKeys: [pinnedKey],
       all: values.all ?? false,
       ...(witnessDir
         ? {
             witnessCopies: async (tenant: string) =>
               (await readWitnessDirectory(witnessDir, tenant)).map((w) => ({ source: w.file, note: w.note })),
+            witnessTenants: () => listWitnessTenants(witnessDir),
           }
         : {}),
       onProgress: (done, total) => {

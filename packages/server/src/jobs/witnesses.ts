@@ -63,3 +63,12 @@ export async function readWitnessDirectory(
     })),
   );
 }
+
+/** Tenants a directory witness holds checkpoints for. */
+export async function listWitnessTenants(dir: string): Promise<string[]> {
+  const entries = await fs.readdir(dir, { withFileTypes: true });
+  return entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+}

@@ -52,6 +52,8 @@ export interface VerifyOptions {
   verifierKeys: string[];
   /** Witness copies of a tenant's checkpoints. */
   witnessCopies?: (tenant: string) => Promise<WitnessCopy[]>;
+  /** Tenants the witnesses hold copies for: a tenant deleted whole from the database is still checked. */
+  witnessTenants?: () => Promise<string[]>;
   /** Called after each batch with events verified so far and the total to verify. */
   onProgress?: (done: number, total: number) => void;
   /** Stop at the first finding (default) or collect them all. */
@@ -112,6 +114,7 @@ export async function verifyStore(store: Store, options: VerifyOptions): Promise
   let checkpointCount = 0;
   let witnessCount = 0;
   const unsigned: Record<string, number> = {};
+  let toVerifyCount = logs.length;
 
   try {
     if (keys.length === 0) throw new Error('verifyStore needs at least one verifier key');
@@ -126,7 +129,14 @@ export async function verifyStore(store: Store, options: VerifyOptions): Promise
       }
     }
 
-    for (const log of logs) {
+    // A tenant that only witnesses remember was deleted whole: check it as an empty log against their copies.
+    const witnessed = (await options.witnessTenants?.()) ?? [];
+    const toVerify = [
+      ...logs,
+      ...witnessed.filter((t) => !known.has(t)).map((tenant) => ({ tenant, size: 0 })),
+    ];
+    toVerifyCount = toVerify.length;
+    for (const log of toVerify) {
       const { tenant } = log;
       const origin = checkpointOrigin(keyName!, tenant);
       const signed: SignedRoot[] = [];
@@ -183,6 +193,39 @@ export async function verifyStore(store: Store, options: VerifyOptions): Promise
         const rows = await store.readLog(tenant, fromSeq, batchSize);
         if (rows.length === 0) break;
         const nodesByLevel = new Map<number, Map<number, Uint8Array>>();
+        // Interior nodes serve proofs: compare what was stored with what the content implies, one range read per
+        // level, earliest covered seq first. Runs before a signed root is judged, so the finding names the first
+        // tampered entry rather than the checkpoint after it.
+        const compareNodes = async () => {
+          const mismatches: (Finding & { level: number })[] = [];
+          for (const [level, computed] of nodesByLevel) {
+            const indexes = [...computed.keys()];
+            const stored = await store.getMerkleLevel(
+              tenant,
+              level,
+              Math.min(...indexes),
+              Math.max(...indexes),
+            );
+            const storedByIndex = new Map(stored.map((n) => [n.index, n.hash]));
+            for (const [index, hash] of computed) {
+              const found = storedByIndex.get(index);
+              if (!found || !bytesEqual(found, hash)) {
+                const first = index * 2 ** level;
+                mismatches.push({
+                  level,
+                  tenant,
+                  seq: first,
+                  kind: 'node-mismatch',
+                  message: `Merkle node (level ${level}, index ${index}) is ${found ? 'wrong' : 'missing'}: the entries at seq ${first}…${first + 2 ** level - 1} were changed or reordered, or proofs covering them would fail`,
+                });
+              }
+            }
+          }
+          nodesByLevel.clear();
+          // The lowest wrong node pinpoints the entry best (a level-5 node only says "somewhere in 0…31").
+          mismatches.sort((a, b) => a.level - b.level || a.seq! - b.seq!);
+          for (const { level: _level, ...finding } of mismatches) report(finding);
+        };
         for (const row of rows) {
           if (row.seq !== range.size) {
             report({
@@ -237,6 +280,7 @@ export async function verifyStore(store: Store, options: VerifyOptions): Promise
           }
           for (const s of signedBySize.get(range.size) ?? []) {
             if (!bytesEqual(rootOf(range), s.root)) {
+              await compareNodes();
               report({
                 tenant,
                 seq: range.size - 1,
@@ -246,28 +290,7 @@ export async function verifyStore(store: Store, options: VerifyOptions): Promise
             }
           }
         }
-        // Interior nodes serve proofs: compare what was stored with what the content implies, one range read per level.
-        for (const [level, computed] of nodesByLevel) {
-          const indexes = [...computed.keys()];
-          const stored = await store.getMerkleLevel(
-            tenant,
-            level,
-            Math.min(...indexes),
-            Math.max(...indexes),
-          );
-          const storedByIndex = new Map(stored.map((n) => [n.index, n.hash]));
-          for (const [index, hash] of computed) {
-            const found = storedByIndex.get(index);
-            if (!found || !bytesEqual(found, hash)) {
-              report({
-                tenant,
-                seq: index * 2 ** level,
-                kind: 'node-mismatch',
-                message: `Merkle node (level ${level}, index ${index}) is ${found ? 'wrong' : 'missing'}: proofs covering seq ${index * 2 ** level}…${(index + 1) * 2 ** level - 1} would fail`,
-              });
-            }
-          }
-        }
+        await compareNodes();
         fromSeq = rows[rows.length - 1]!.seq + 1;
         done += rows.length;
         options.onProgress?.(done, total);
@@ -283,10 +306,10 @@ export async function verifyStore(store: Store, options: VerifyOptions): Promise
         });
       }
       const head = await store.getTreeHead(tenant);
-      if (
-        head.range.size === size &&
-        !head.range.hashes.every((h, i) => range.hashes[i] && bytesEqual(h, range.hashes[i]!))
-      ) {
+      const sameRange =
+        head.range.hashes.length === range.hashes.length &&
+        head.range.hashes.every((h, i) => bytesEqual(h, range.hashes[i]!));
+      if (head.range.size === size && !sameRange) {
         report({
           tenant,
           kind: 'range-mismatch',
@@ -312,7 +335,7 @@ export async function verifyStore(store: Store, options: VerifyOptions): Promise
   }
   return {
     ok: findings.length === 0,
-    tenants: logs.length,
+    tenants: toVerifyCount,
     events: done,
     checkpoints: checkpointCount,
     witnessCopies: witnessCount,
