@@ -28,7 +28,6 @@ export interface AppDeps {
   /** Where the server's own log goes (tests capture it); default stdout. */
   logStream?: NodeJS.WritableStream;
   maxBodyBytes?: number;
-  clock?: () => number;
   /** Browser origins allowed to call the API (CORS); unset or empty = CORS off. `*` allows any origin. */
   corsOrigins?: string[];
 }
