@@ -8,6 +8,7 @@ import { prepareEvent } from '../packages/server/src/domain/event.ts';
 import { orderKeyFloor } from '../packages/server/src/domain/time.ts';
 import { SQLITE_MIGRATIONS } from '../packages/server/src/store/sqlite/migrations.ts';
 import { generateEvents } from './dataset.ts';
+import { postgresIngestSuite } from './ingest-postgres.ts';
 import { machine, sendAll, startLogbook, writeResults } from './lib.ts';
 
 interface Scenario {
@@ -64,7 +65,11 @@ function rawInsert(rows: ReturnType<typeof prepareEvent>[], withSchema: boolean,
   return rows.length / seconds;
 }
 
-export async function ingestSuite(options: { events: number }): Promise<void> {
+export async function ingestSuite(options: {
+  events: number;
+  backend?: 'sqlite' | 'postgres';
+}): Promise<void> {
+  if (options.backend === 'postgres') return postgresIngestSuite(options);
   const n = options.events;
   const inputs = generateEvents(n);
   const scenarios: Scenario[] = [

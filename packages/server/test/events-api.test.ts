@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestApp, sampleEvent, type TestApp } from './helpers.ts';
+import { BACKENDS } from './support-backends.ts';
 import {
   type Appended,
   append,
@@ -39,10 +40,10 @@ function leafHashOf(event: WireEvent): string {
     .digest('hex');
 }
 
-describe('POST /api/v1/events', () => {
+describe.each(BACKENDS)('POST /api/v1/events on %s', (backend) => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await makeTestApp();
+    t = await makeTestApp({ backend });
   });
   afterAll(async () => t.close());
 
@@ -156,10 +157,10 @@ describe('POST /api/v1/events', () => {
   });
 });
 
-describe('idempotency with a client-supplied id', () => {
+describe.each(BACKENDS)('idempotency with a client-supplied id on %s', (backend) => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await makeTestApp();
+    t = await makeTestApp({ backend });
   });
   afterAll(async () => t.close());
 
@@ -299,10 +300,10 @@ describe('idempotency with a client-supplied id', () => {
   });
 });
 
-describe('GET /api/v1/events/{id}', () => {
+describe.each(BACKENDS)('GET /api/v1/events/{id} on %s', (backend) => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await makeTestApp();
+    t = await makeTestApp({ backend });
   });
   afterAll(async () => t.close());
 
@@ -478,13 +479,13 @@ function oracle(query: Query, order: 'asc' | 'desc' = 'desc'): string[] {
   return matches.map((s) => s.key);
 }
 
-describe('GET /api/v1/events filters', () => {
+describe.each(BACKENDS)('GET /api/v1/events filters on %s', (backend) => {
   let t: TestApp;
   const keyOf = new Map<string, string>();
   const keys = (events: WireEvent[]) => events.map((e) => keyOf.get(e.id) ?? `?${e.id}`);
 
   beforeAll(async () => {
-    t = await makeTestApp();
+    t = await makeTestApp({ backend });
     const answers = await append(t, { events: SEEDS.map(({ key: _key, ...event }) => event) });
     for (const [i, a] of answers.entries()) keyOf.set(a.id, SEEDS[i]!.key);
     // Noise in another tenant that matches many filters: it must never leak into the default tenant's results.
@@ -622,12 +623,12 @@ describe('GET /api/v1/events filters', () => {
   });
 });
 
-describe('GET /api/v1/events paging', () => {
+describe.each(BACKENDS)('GET /api/v1/events paging on %s', (backend) => {
   let t: TestApp;
   const tenant = 'bulk';
   let written: Appended[] = [];
   beforeAll(async () => {
-    t = await makeTestApp();
+    t = await makeTestApp({ backend });
     // 60 events in three batches: many share one occurredAt millisecond, so ties must be ordered too.
     for (let b = 0; b < 3; b++) {
       written.push(
@@ -822,10 +823,10 @@ function checkHistogram(body: StatsBody, bucketMs: number) {
   }
 }
 
-describe('GET /api/v1/events/stats', () => {
+describe.each(BACKENDS)('GET /api/v1/events/stats on %s', (backend) => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await makeTestApp({ clock: () => NOW });
+    t = await makeTestApp({ backend, clock: () => NOW });
     // Posted newest-first in mixed batches, so rollups see out-of-order times.
     await append(t, {
       events: STAT_SEEDS.slice(0, 6).map((s) =>
@@ -984,10 +985,10 @@ describe('GET /api/v1/events/stats', () => {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-describe('authentication', () => {
+describe.each(BACKENDS)('authentication on %s', (backend) => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await makeTestApp();
+    t = await makeTestApp({ backend });
   });
   afterAll(async () => t.close());
 
@@ -1063,10 +1064,10 @@ describe('authentication', () => {
   });
 });
 
-describe('ops routes, request ids, OpenAPI', () => {
+describe.each(BACKENDS)('ops routes, request ids, OpenAPI on %s', (backend) => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await makeTestApp();
+    t = await makeTestApp({ backend });
   });
   afterAll(async () => t.close());
 
@@ -1144,9 +1145,9 @@ describe('ops routes, request ids, OpenAPI', () => {
   });
 });
 
-describe('unexpected failures', () => {
+describe.each(BACKENDS)('unexpected failures on %s', (backend) => {
   it('a 500 carries a request id, the catalog message and no internals; the log has the detail', async () => {
-    const t = await makeTestApp();
+    const t = await makeTestApp({ backend });
     try {
       // Provoke a failure the app cannot anticipate: the database goes away under it.
       await t.store.close();

@@ -71,7 +71,6 @@ export async function makeTestApp(
     services,
     logLevel: 'info',
     logStream,
-    ...(options.clock ? { clock: options.clock } : {}),
     ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
     ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
   });

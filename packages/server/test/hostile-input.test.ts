@@ -4,6 +4,7 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestApp, sampleEvent, type TestApp } from './helpers.ts';
+import { BACKENDS } from './support-backends.ts';
 import {
   type Appended,
   append,
@@ -30,7 +31,7 @@ function nested(depth: number, leaf: unknown = 'bottom'): unknown {
   return value;
 }
 
-describe('hostile input', () => {
+describe.each(BACKENDS)('hostile input on %s', (backend) => {
   let t: TestApp;
   /** Ids of every event a valid request wrote; the store must end with exactly these. */
   const validIds = new Set<string>();
@@ -64,7 +65,7 @@ describe('hostile input', () => {
   };
 
   beforeAll(async () => {
-    t = await makeTestApp();
+    t = await makeTestApp({ backend });
     await writeValid({
       events: [
         sampleEvent({ description: 'NEAR the DROP TABLE events; a quote " and a star *' }),
@@ -252,7 +253,7 @@ describe('hostile input', () => {
     });
 
     it('a body over the configured limit is 413 PAYLOAD_TOO_LARGE stating the limit', async () => {
-      const small = await makeTestApp({ maxBodyBytes: 100_000 });
+      const small = await makeTestApp({ backend, maxBodyBytes: 100_000 });
       try {
         const body = JSON.stringify({
           events: Array.from({ length: 200 }, (_, i) =>

@@ -5,6 +5,7 @@ import { createHmac } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeTestApp, sampleEvent, type TestApp } from './helpers.ts';
+import { BACKENDS } from './support-backends.ts';
 import {
   bearer,
   call,
@@ -31,10 +32,13 @@ function hmacSigned(header: Record<string, unknown>, payload: Record<string, unk
 const ISSUER = 'https://idp.example.com/';
 const AUDIENCE = 'logbook-api';
 
-describe('HS256 tokens (LOGBOOK_JWT_SECRET)', () => {
+describe.each(BACKENDS)('HS256 tokens (LOGBOOK_JWT_SECRET) on %s', (backend) => {
   let t: TestApp;
   beforeEach(async () => {
-    t = await makeTestApp({ identity: { jwt: { secret: SECRET, issuer: ISSUER, audience: AUDIENCE } } });
+    t = await makeTestApp({
+      backend,
+      identity: { jwt: { secret: SECRET, issuer: ISSUER, audience: AUDIENCE } },
+    });
   });
   afterEach(async () => {
     await t.close();
@@ -157,9 +161,9 @@ describe('HS256 tokens (LOGBOOK_JWT_SECRET)', () => {
   });
 });
 
-describe('without any JWT configuration', () => {
+describe.each(BACKENDS)('without any JWT configuration on %s', (backend) => {
   it('outside tokens are refused with a 401 that says what to configure', async () => {
-    const t = await makeTestApp();
+    const t = await makeTestApp({ backend });
     try {
       const error = expectError(
         await call(t, 'GET', '/api/v1/events', bearer(await hs256(SECRET, { scope: 'admin' }))),
@@ -172,7 +176,7 @@ describe('without any JWT configuration', () => {
   });
 });
 
-describe('JWKS (LOGBOOK_JWKS_URL) with a rotating key set', () => {
+describe.each(BACKENDS)('JWKS (LOGBOOK_JWKS_URL) with a rotating key set on %s', (backend) => {
   let jwks: JwksServer;
   let t: TestApp;
   let rsa: SigningKeyPair;
@@ -191,6 +195,7 @@ describe('JWKS (LOGBOOK_JWKS_URL) with a rotating key set', () => {
   beforeEach(async () => {
     jwks = await startJwksServer([rsa, ec, ed]);
     t = await makeTestApp({
+      backend,
       identity: { jwt: { jwksUrl: jwks.url, issuer: ISSUER, audience: AUDIENCE, jwksCooldownMs: 0 } },
     });
   });

@@ -28,6 +28,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newApiKey } from '../src/auth/api-keys.ts';
 import { makeTestApp, type TestApp } from './helpers.ts';
+import { BACKENDS } from './support-backends.ts';
 
 type Json = Record<string, unknown>;
 
@@ -132,7 +133,7 @@ function inputEvent(tenant: string | undefined, i: number): Json {
   };
 }
 
-describe('integrity API: checkpoints, proofs and the public key, verified with protocol code alone', () => {
+describe.each(BACKENDS)('integrity API, verified with protocol code alone, on %s', (backend) => {
   let t: TestApp;
   let pinnedKey: string;
   let keyName: string;
@@ -174,7 +175,7 @@ describe('integrity API: checkpoints, proofs and the public key, verified with p
   }
 
   beforeAll(async () => {
-    t = await makeTestApp();
+    t = await makeTestApp({ backend });
     const pk = await t.app.inject({ method: 'GET', url: '/api/v1/integrity/public-key' });
     expect(pk.statusCode, pk.body).toBe(200);
     pinnedKey = pk.json().note;
@@ -632,12 +633,12 @@ describe('integrity API: checkpoints, proofs and the public key, verified with p
   });
 });
 
-describe('integrity API: proofs for events newer than the latest checkpoint', () => {
+describe.each(BACKENDS)('integrity API: proofs of events after the last checkpoint on %s', (backend) => {
   let t: TestApp;
   afterAll(async () => t?.close());
 
   it('an inclusion proof without treeSize signs a new checkpoint covering the event, which is then kept', async () => {
-    t = await makeTestApp();
+    t = await makeTestApp({ backend });
     const pinnedKey = (await t.app.inject({ method: 'GET', url: '/api/v1/integrity/public-key' })).json()
       .note;
     const post = async (payload: Json) => {

@@ -3,6 +3,7 @@
 // existing events). Every event that existed before the walk must be served exactly once, and nothing twice.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestApp, sampleEvent, type TestApp } from './helpers.ts';
+import { BACKENDS } from './support-backends.ts';
 import { type Appended, append, iso, list, post, type WireEvent, walk } from './support-events.ts';
 
 const SEED_COUNT = 2000;
@@ -28,7 +29,7 @@ interface Seeded {
   occurredMs: number;
 }
 
-describe('pagination under concurrent writes', () => {
+describe.each(BACKENDS)('pagination under concurrent writes on %s', (backend) => {
   let t: TestApp;
   const seeded: Seeded[] = [];
   // Seeds span [BASE, BASE + SEED_COUNT/3 seconds); three events share each millisecond.
@@ -36,7 +37,7 @@ describe('pagination under concurrent writes', () => {
   const seedTime = (i: number) => BASE + Math.floor(i / 3) * 1000;
 
   beforeAll(async () => {
-    t = await makeTestApp();
+    t = await makeTestApp({ backend });
     const events = Array.from({ length: SEED_COUNT }, (_, i) => ({
       ...sampleEvent({
         occurredAt: iso(seedTime(i)),

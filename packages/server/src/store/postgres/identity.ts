@@ -93,7 +93,9 @@ export class PostgresIdentity {
   }
 
   async findApiKeyByHash(secretHash: Uint8Array): Promise<ApiKeyRecord | null> {
-    const raw = await this.one<ApiKeyRowRaw>('SELECT * FROM api_keys WHERE secret_hash = $1', [bytes(secretHash)]);
+    const raw = await this.one<ApiKeyRowRaw>('SELECT * FROM api_keys WHERE secret_hash = $1', [
+      bytes(secretHash),
+    ]);
     return raw ? apiKeyRow(raw) : null;
   }
 
@@ -106,9 +108,10 @@ export class PostgresIdentity {
     const { rows } =
       filter.tenant === undefined
         ? await this.pool.query<ApiKeyRowRaw>('SELECT * FROM api_keys ORDER BY created_ms, id')
-        : await this.pool.query<ApiKeyRowRaw>('SELECT * FROM api_keys WHERE tenant = $1 ORDER BY created_ms, id', [
-            toPgText(filter.tenant),
-          ]);
+        : await this.pool.query<ApiKeyRowRaw>(
+            'SELECT * FROM api_keys WHERE tenant = $1 ORDER BY created_ms, id',
+            [toPgText(filter.tenant)],
+          );
     return rows.map(apiKeyRow);
   }
 
@@ -160,7 +163,9 @@ export class PostgresIdentity {
   }
 
   async findUserByUsernameKey(usernameKey: string): Promise<UserRecord | null> {
-    const raw = await this.one<UserRowRaw>('SELECT * FROM users WHERE username_key = $1', [toPgText(usernameKey)]);
+    const raw = await this.one<UserRowRaw>('SELECT * FROM users WHERE username_key = $1', [
+      toPgText(usernameKey),
+    ]);
     return raw ? userRow(raw) : null;
   }
 

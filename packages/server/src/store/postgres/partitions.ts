@@ -51,7 +51,9 @@ export async function listEventPartitions(db: Queryable): Promise<EventPartition
       ? { name, fromMs: msOfKey(big(range[1]!)), toMs: msOfKey(big(range[2]!)) }
       : { name, fromMs: null, toMs: null };
   });
-  return partitions.sort((a, b) => (a.fromMs ?? Number.POSITIVE_INFINITY) - (b.fromMs ?? Number.POSITIVE_INFINITY));
+  return partitions.sort(
+    (a, b) => (a.fromMs ?? Number.POSITIVE_INFINITY) - (b.fromMs ?? Number.POSITIVE_INFINITY),
+  );
 }
 
 /**
@@ -90,7 +92,9 @@ export async function ensureEventPartitions(pool: pg.Pool, nowMs: number): Promi
            INSERT INTO ${name} SELECT * FROM moved`,
           [from, to],
         );
-        await client.query(`ALTER TABLE events ATTACH PARTITION ${name} FOR VALUES FROM (${from}) TO (${to})`);
+        await client.query(
+          `ALTER TABLE events ATTACH PARTITION ${name} FOR VALUES FROM (${from}) TO (${to})`,
+        );
       } else {
         await client.query(`CREATE TABLE ${name} PARTITION OF events FOR VALUES FROM (${from}) TO (${to})`);
       }

@@ -7,7 +7,12 @@ import pg from 'pg';
 import type { PreparedEvent } from '../../domain/event.ts';
 import { ORDER_KEY_COUNTER_BITS, orderKeyFloor } from '../../domain/time.ts';
 import { decodeRange, encodeRange } from '../../log/tree-state.ts';
-import { BUCKET_MS, type EventFilter, type EventPageRequest, type StatsRequest } from '../../query/event-filter.ts';
+import {
+  BUCKET_MS,
+  type EventFilter,
+  type EventPageRequest,
+  type StatsRequest,
+} from '../../query/event-filter.ts';
 import type {
   ApiKeyRecord,
   AppendedRow,
@@ -37,8 +42,18 @@ const COUNTER_SPAN = 1n << ORDER_KEY_COUNTER_BITS;
 const MIGRATION_LOCK = 0x6c62_6d69_6772n;
 /** Newest rows a full-text page first looks through before it asks the GIN index for every match. */
 const SEARCH_WINDOW = 2000;
-const CHECKPOINT_COLUMNS =
-  'SELECT tenant, tree_size, root_hash, created_ms, note FROM checkpoints';
+/** The most rows a second, wider look may walk when the first one found some matches but not a page. */
+const SEARCH_WINDOW_MAX = 60_000;
+const CHECKPOINT_COLUMNS = 'SELECT tenant, tree_size, root_hash, created_ms, note FROM checkpoints';
+/**
+ * The payload row of a log-index row `l`, as a LATERAL subquery with LIMIT 1: it cannot be flattened into a join, so
+ * it is always one primary-key probe per index row (pruned to one partition at run time). As a plain join on three
+ * columns the planner estimated one row and chose a hash join over every partition: 4 s per 10,000 rows at 1M events.
+ * A payload whose key or seq no longer matches its leaf is not found, so readers see the gap.
+ */
+const PAYLOAD_OF_LEAF = (columns: string) =>
+  `CROSS JOIN LATERAL (SELECT ${columns} FROM events e
+     WHERE e.tenant = l.tenant AND e.order_key = l.order_key AND e.seq = l.seq LIMIT 1) e`;
 /** Leaf hash of a listed row, looked up per returned row in the log index. */
 const LEAF_OF_ROW = `coalesce((SELECT l.leaf_hash FROM log_leaves l WHERE l.tenant = e.tenant AND l.seq = e.seq), '\\x'::bytea)`;
 
@@ -197,7 +212,9 @@ export class PostgresStore implements Store {
           'CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_ms bigint NOT NULL)',
         );
         const done = new Set(
-          (await client.query<{ name: string }>('SELECT name FROM schema_migrations')).rows.map((r) => r.name),
+          (await client.query<{ name: string }>('SELECT name FROM schema_migrations')).rows.map(
+            (r) => r.name,
+          ),
         );
         for (const migration of POSTGRES_MIGRATIONS) {
           if (done.has(migration.name)) continue;
@@ -267,7 +284,10 @@ export class PostgresStore implements Store {
     }
   }
 
-  private async appendInTransaction(client: pg.PoolClient, requests: AppendRequest[]): Promise<AppendResult[]> {
+  private async appendInTransaction(
+    client: pg.PoolClient,
+    requests: AppendRequest[],
+  ): Promise<AppendResult[]> {
     const events = requests.flatMap((r) => r.events);
     const tenants = [...new Set(events.map((e) => e.tenant))].sort();
 
@@ -376,7 +396,12 @@ export class PostgresStore implements Store {
         const seq = appended.range.size - 1;
         for (const node of appended.nodes) {
           if (node.level > 0) {
-            myNodes.push({ t: event.tenant, l: node.level, x: node.index, h: bytes(node.hash).toString('hex') });
+            myNodes.push({
+              t: event.tenant,
+              l: node.level,
+              x: node.index,
+              h: bytes(node.hash).toString('hex'),
+            });
           }
         }
         mine.push(eventRowJson(event, seq, await allocate(event.tenant, event.occurredMs)));
@@ -468,8 +493,7 @@ export class PostgresStore implements Store {
 
   async getEvent(tenant: string, id: string): Promise<StoredEventRow | null> {
     const { rows } = await this.pool.query<EventRowRaw>(
-      `SELECT e.order_key, l.seq, e.body, l.leaf_hash
-         FROM log_leaves l JOIN events e ON e.tenant = l.tenant AND e.order_key = l.order_key AND e.seq = l.seq
+      `SELECT l.order_key, l.seq, e.body, l.leaf_hash FROM log_leaves l ${PAYLOAD_OF_LEAF('e.body')}
         WHERE l.tenant = $1 AND l.id = $2`,
       [tenant, toPgText(id)],
     );
@@ -477,13 +501,23 @@ export class PostgresStore implements Store {
   }
 
   /** WHERE conditions on `events e` for a filter (without full text), the time bounds and the cursor. */
-  private conditions(p: Params, filter: EventFilter, order: 'asc' | 'desc', after: bigint | undefined): string {
+  private conditions(
+    p: Params,
+    filter: EventFilter,
+    order: 'asc' | 'desc',
+    after: bigint | undefined,
+  ): string {
     const sql = [`e.tenant = ${p.add(filter.tenant)}`];
     if (filter.actorId !== undefined) sql.push(`e.actor_id = ${p.add(toPgText(filter.actorId))}`);
     if (filter.actions) {
       const alternatives: string[] = [];
       if (filter.actions.exact.length > 0) {
-        alternatives.push(`e.action = ANY(${p.add(filter.actions.exact.map((a) => toPgText(a)), '::text[]')})`);
+        alternatives.push(
+          `e.action = ANY(${p.add(
+            filter.actions.exact.map((a) => toPgText(a)),
+            '::text[]',
+          )})`,
+        );
       }
       for (const prefix of filter.actions.prefixes) {
         // Under COLLATE "C", "starts with p" is the index range [p, p + U+10FFFF).
@@ -500,9 +534,12 @@ export class PostgresStore implements Store {
     ] as const) {
       if (value !== undefined) sql.push(`${column} = ${p.add(toPgText(value))}`);
     }
-    if (filter.fromMs !== undefined) sql.push(`e.order_key >= ${p.add(int8Param(orderKeyFloor(filter.fromMs)))}::int8`);
-    if (filter.toMs !== undefined) sql.push(`e.order_key < ${p.add(int8Param(orderKeyFloor(filter.toMs)))}::int8`);
-    if (after !== undefined) sql.push(`e.order_key ${order === 'desc' ? '<' : '>'} ${p.add(int8Param(after))}::int8`);
+    if (filter.fromMs !== undefined)
+      sql.push(`e.order_key >= ${p.add(int8Param(orderKeyFloor(filter.fromMs)))}::int8`);
+    if (filter.toMs !== undefined)
+      sql.push(`e.order_key < ${p.add(int8Param(orderKeyFloor(filter.toMs)))}::int8`);
+    if (after !== undefined)
+      sql.push(`e.order_key ${order === 'desc' ? '<' : '>'} ${p.add(int8Param(after))}::int8`);
     return sql.join(' AND ');
   }
 
@@ -536,10 +573,13 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * A page of full-text matches in time order. A common word is found by walking the newest rows (in the order the
-   * page needs) and testing each; a rare word would make that walk read the whole table (docs/postgres.md: "rare term,
-   * newest 50" took seconds), so when the newest SEARCH_WINDOW rows do not fill the page, the GIN index finds every
-   * match first (a MATERIALIZED CTE the planner cannot turn back into a walk) and only those are sorted.
+   * A page of full-text matches in time order. No single plan is good for every word: walking the newest rows and
+   * testing each is fast when matches are common, and reads the whole table when they are rare (docs/postgres.md:
+   * "rare term, newest 50" took seconds); asking the GIN index for every match first is fast when they are rare and
+   * slow when they are common (a phrase of two common words rechecks every row holding both). So: look through the
+   * newest SEARCH_WINDOW rows; if that fills the page, done. If it found some matches, their density says how far a
+   * second walk must go: walk that far (up to SEARCH_WINDOW_MAX). Otherwise the matches are rare: the GIN index finds
+   * them all first (a MATERIALIZED CTE the planner cannot turn back into a walk) and only those are sorted.
    */
   private async searchPage(
     filter: EventFilter,
@@ -548,17 +588,30 @@ export class PostgresStore implements Store {
     query: string,
     limit: number,
   ): Promise<EventRowRaw[]> {
-    const w = new Params();
-    const windowWhere = this.conditions(w, filter, order, after);
-    const windowed = await this.pool.query<EventRowRaw>(
-      `SELECT e.order_key, e.seq, e.body, ${LEAF_OF_ROW} AS leaf_hash
-         FROM (SELECT tenant, order_key, seq, body, search FROM events e WHERE ${windowWhere}
-               ORDER BY e.order_key ${order} LIMIT ${SEARCH_WINDOW}) e
-        WHERE e.search @@ ${w.add(query)}::tsquery
-        ORDER BY e.order_key ${order} LIMIT ${w.add(limit)}`,
-      w.values,
-    );
-    if (windowed.rows.length >= limit) return windowed.rows;
+    const walk = async (window: number) => {
+      const w = new Params();
+      const where = this.conditions(w, filter, order, after);
+      const { rows } = await this.pool.query<EventRowRaw>(
+        `SELECT e.order_key, e.seq, e.body, ${LEAF_OF_ROW} AS leaf_hash
+           FROM (SELECT tenant, order_key, seq, body, search FROM events e WHERE ${where}
+                 ORDER BY e.order_key ${order} LIMIT ${w.add(window)}) e
+          WHERE e.search @@ ${w.add(query)}::tsquery
+          ORDER BY e.order_key ${order} LIMIT ${w.add(limit)}`,
+        w.values,
+      );
+      return rows;
+    };
+    // A walk that fills the page is the answer; one that does not may simply have reached the end of the rows, and
+    // then the GIN step below returns the same rows (cheaply: few rows).
+    const first = await walk(SEARCH_WINDOW);
+    if (first.length >= limit) return first;
+    if (first.length >= 3) {
+      const needed = Math.ceil(((SEARCH_WINDOW * limit) / first.length) * 1.5);
+      if (needed <= SEARCH_WINDOW_MAX) {
+        const second = await walk(needed);
+        if (second.length >= limit) return second;
+      }
+    }
     const p = new Params();
     const where = this.conditions(p, filter, order, after);
     return (
@@ -568,9 +621,11 @@ export class PostgresStore implements Store {
          ), page AS MATERIALIZED (
            SELECT order_key FROM matches ORDER BY order_key ${order} LIMIT ${p.add(limit)}
          )
-         SELECT e.order_key, e.seq, e.body, ${LEAF_OF_ROW} AS leaf_hash
-           FROM page JOIN events e ON e.tenant = $1 AND e.order_key = page.order_key
-          ORDER BY e.order_key ${order}`,
+         SELECT page.order_key, e.seq, e.body, ${LEAF_OF_ROW} AS leaf_hash
+           FROM page CROSS JOIN LATERAL (
+             SELECT tenant, seq, body FROM events e WHERE e.tenant = $1 AND e.order_key = page.order_key LIMIT 1
+           ) e
+          ORDER BY page.order_key ${order}`,
         p.values,
       )
     ).rows;
@@ -585,14 +640,18 @@ export class PostgresStore implements Store {
       if (query === null) return 0;
       where += ` AND e.search @@ ${p.add(query)}::tsquery`;
     }
-    const { rows } = await this.pool.query<{ n: string }>(`SELECT count(*) AS n FROM events e WHERE ${where}`, p.values);
+    const { rows } = await this.pool.query<{ n: string }>(
+      `SELECT count(*) AS n FROM events e WHERE ${where}`,
+      p.values,
+    );
     return int(rows[0]!.n);
   }
 
   private async logSize(tenant: string): Promise<number> {
-    const { rows } = await this.pool.query<{ size: string }>('SELECT size FROM tenant_logs WHERE tenant = $1', [
-      tenant,
-    ]);
+    const { rows } = await this.pool.query<{ size: string }>(
+      'SELECT size FROM tenant_logs WHERE tenant = $1',
+      [tenant],
+    );
     return rows[0] ? int(rows[0].size) : 0;
   }
 
@@ -736,8 +795,7 @@ export class PostgresStore implements Store {
 
   async getEventBySeq(tenant: string, seq: number): Promise<StoredEventRow | null> {
     const { rows } = await this.pool.query<EventRowRaw>(
-      `SELECT e.order_key, l.seq, e.body, l.leaf_hash
-         FROM log_leaves l JOIN events e ON e.tenant = l.tenant AND e.order_key = l.order_key AND e.seq = l.seq
+      `SELECT l.order_key, l.seq, e.body, l.leaf_hash FROM log_leaves l ${PAYLOAD_OF_LEAF('e.body')}
         WHERE l.tenant = $1 AND l.seq = $2`,
       [tenant, seq],
     );
@@ -763,8 +821,9 @@ export class PostgresStore implements Store {
     }>(
       `SELECT l.seq, l.id, e.tenant, e.occurred_ms, e.action, e.actor_id, e.target_type, e.target_id, e.outcome, e.ip,
               e.body, l.leaf_hash
-         FROM log_leaves l JOIN events e ON e.tenant = l.tenant AND e.order_key = l.order_key AND e.seq = l.seq
-        WHERE l.tenant = $1 AND l.seq >= $2 ORDER BY l.seq LIMIT $3`,
+         FROM (SELECT * FROM log_leaves WHERE tenant = $1 AND seq >= $2 ORDER BY seq LIMIT $3) l
+         ${PAYLOAD_OF_LEAF('e.tenant, e.occurred_ms, e.action, e.actor_id, e.target_type, e.target_id, e.outcome, e.ip, e.body')}
+        ORDER BY l.seq`,
       [tenant, fromSeq, limit],
     );
     return rows.map((r) => ({
@@ -788,7 +847,13 @@ export class PostgresStore implements Store {
     await this.pool.query(
       `INSERT INTO checkpoints (tenant, tree_size, root_hash, created_ms, note) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (tenant, tree_size) DO NOTHING`,
-      [checkpoint.tenant, checkpoint.treeSize, bytes(checkpoint.rootHash), checkpoint.createdMs, checkpoint.note],
+      [
+        checkpoint.tenant,
+        checkpoint.treeSize,
+        bytes(checkpoint.rootHash),
+        checkpoint.createdMs,
+        checkpoint.note,
+      ],
     );
   }
 
@@ -799,10 +864,10 @@ export class PostgresStore implements Store {
             `${CHECKPOINT_COLUMNS} WHERE tenant = $1 ORDER BY tree_size DESC LIMIT 1`,
             [tenant],
           )
-        : await this.pool.query<CheckpointRowRaw>(`${CHECKPOINT_COLUMNS} WHERE tenant = $1 AND tree_size = $2`, [
-            tenant,
-            treeSize,
-          ]);
+        : await this.pool.query<CheckpointRowRaw>(
+            `${CHECKPOINT_COLUMNS} WHERE tenant = $1 AND tree_size = $2`,
+            [tenant, treeSize],
+          );
     return rows[0] ? checkpointRow(rows[0]) : null;
   }
 

@@ -9,7 +9,8 @@ export function int(value: string | number | bigint | null): number {
   return n;
 }
 
-export const intOrNull = (value: string | number | null): number | null => (value === null ? null : int(value));
+export const intOrNull = (value: string | number | null): number | null =>
+  value === null ? null : int(value);
 
 /** An int8 column as a BigInt, exactly (order keys exceed 2^53). */
 export const big = (value: string | number | bigint): bigint => BigInt(value);
@@ -25,14 +26,17 @@ export const bytes = (value: Uint8Array): Buffer =>
 // use). It is a prefix code, so equality, ordering under COLLATE "C" (code point order, except around the two
 // escaped characters) and "starts with" queries keep working on the escaped form. Bodies are JSON text, where
 // U+0000 is already written as the six characters \u0000, so they are stored byte-exact, unescaped.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: U+0000 is exactly what must be escaped
 const NEEDS_ESCAPE = /[\u0000\uffff]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: U+0000 is exactly what must be escaped
+const ESCAPE = /[\u0000\uffff]/g;
 const ESCAPED = /\uffff[0\uffff]/g;
 
 export function toPgText(value: string): string;
 export function toPgText(value: string | null): string | null;
 export function toPgText(value: string | null): string | null {
   if (value === null || !NEEDS_ESCAPE.test(value)) return value;
-  return value.replace(/[\u0000\uffff]/g, (c) => (c === '\u0000' ? '\uffff0' : '\uffff\uffff'));
+  return value.replace(ESCAPE, (c) => (c === '\u0000' ? '\uffff0' : '\uffff\uffff'));
 }
 
 export function fromPgText(value: string): string;

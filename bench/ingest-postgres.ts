@@ -1,0 +1,337 @@
+// Ingest benchmark on PostgreSQL (`npm run bench -- ingest --backend postgres`): HTTP batch ingest into a real
+// `logbook serve` on LOGBOOK_DATABASE_URL's server, the main queries over the result, and as the ceiling the raw COPY
+// speed of the same rows into the same schema (psql \copy: no Logbook, no Node in the loop). Every run uses fresh,
+// randomly named databases on that server (the role needs CREATEDB) and drops them afterwards.
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { prepareEvent } from '../packages/server/src/domain/event.ts';
+import { orderKeyFloor } from '../packages/server/src/domain/time.ts';
+import { tsvectorText } from '../packages/server/src/store/postgres/full-text.ts';
+import { PostgresStore } from '../packages/server/src/store/postgres/postgres-store.ts';
+import { toPgText } from '../packages/server/src/store/postgres/values.ts';
+import { generateEvents } from './dataset.ts';
+import { machine, median, sendAll, startLogbook, writeResults } from './lib.ts';
+
+interface Scenario {
+  batch: number;
+  concurrency: number;
+  events: number;
+}
+
+function serverUrl(): string {
+  const url = process.env.LOGBOOK_DATABASE_URL;
+  if (!url) {
+    throw new Error(
+      'set LOGBOOK_DATABASE_URL to a PostgreSQL server (e.g. postgres://postgres@127.0.0.1:5432/postgres): ' +
+        'the benchmark creates and drops its own databases there',
+    );
+  }
+  return url;
+}
+
+async function freshDatabase(base: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `logbook_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name} ENCODING 'UTF8' TEMPLATE template0`);
+  await admin.end();
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const client = new pg.Client({ connectionString: base });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
+
+/** COPY text format: backslash, tab, newline and carriage return escaped; NULL as \N. */
+function copyField(value: string | number | bigint | null): string {
+  if (value === null) return '\\N';
+  return String(value).replace(/[\\\t\n\r]/g, (c) =>
+    c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r',
+  );
+}
+
+/** Times one psql \copy of a file into a table; returns seconds. */
+function psqlCopy(url: string, table: string, columns: string, file: string): number {
+  const started = performance.now();
+  const result = spawnSync(
+    'psql',
+    [url, '-v', 'ON_ERROR_STOP=1', '-qc', `\\copy ${table} (${columns}) FROM '${file}'`],
+    {
+      encoding: 'utf8',
+    },
+  );
+  if (result.status !== 0) throw new Error(`psql \\copy into ${table} failed: ${result.stderr}`);
+  return (performance.now() - started) / 1000;
+}
+
+const EVENT_COLUMNS =
+  'tenant, order_key, seq, occurred_ms, received_ms, action, actor_id, target_type, target_id, outcome, ip, body, search';
+const LEAF_COLUMNS = 'tenant, seq, id, order_key, occurred_ms, received_ms, leaf_hash, input_digest';
+
+async function rawCopy(
+  base: string,
+  rows: ReturnType<typeof prepareEvent>[],
+): Promise<Record<string, number>> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'logbook-copy-'));
+  const eventsFile = path.join(dir, 'events.tsv');
+  const leavesFile = path.join(dir, 'leaves.tsv');
+  // Written in chunks: a million rows is more text than one JS string may hold.
+  const eventsFd = fs.openSync(eventsFile, 'w');
+  const leavesFd = fs.openSync(leavesFile, 'w');
+  let events: string[] = [];
+  let leaves: string[] = [];
+  const flush = () => {
+    fs.writeSync(eventsFd, `${events.join('\n')}\n`);
+    fs.writeSync(leavesFd, `${leaves.join('\n')}\n`);
+    events = [];
+    leaves = [];
+  };
+  const last = new Map<number, bigint>();
+  for (const [seq, e] of rows.entries()) {
+    const floor = orderKeyFloor(e.occurredMs);
+    const key = (last.get(e.occurredMs) ?? floor - 1n) + 1n;
+    last.set(e.occurredMs, key);
+    const hex = (b: Uint8Array | null) => (b ? `\\\\x${Buffer.from(b).toString('hex')}` : '\\N');
+    events.push(
+      [
+        e.tenant,
+        key,
+        seq,
+        e.occurredMs,
+        e.receivedMs,
+        toPgText(e.action),
+        toPgText(e.actorId),
+        toPgText(e.targetType),
+        toPgText(e.targetId),
+        e.outcome,
+        toPgText(e.ip),
+        e.body,
+        tsvectorText(e.searchText),
+      ]
+        .map(copyField)
+        .join('\t'),
+    );
+    leaves.push(
+      [e.tenant, seq, toPgText(e.id), key, e.occurredMs, e.receivedMs]
+        .map(copyField)
+        .concat(hex(e.leafHash), hex(e.inputDigest))
+        .join('\t'),
+    );
+    if (events.length === 10_000) flush();
+  }
+  if (events.length > 0) flush();
+  fs.closeSync(eventsFd);
+  fs.closeSync(leavesFd);
+  const results: Record<string, number> = {};
+  try {
+    const schema = await freshDatabase(base);
+    try {
+      const store = new PostgresStore({ url: schema.url, partitionCheckMs: 0 });
+      await store.migrate();
+      await store.close();
+      const eventsSeconds = psqlCopy(schema.url, 'events', EVENT_COLUMNS, eventsFile);
+      const leavesSeconds = psqlCopy(schema.url, 'log_leaves', LEAF_COLUMNS, leavesFile);
+      results.copyEventsTable = rows.length / eventsSeconds;
+      results.copyEventsAndLogIndex = rows.length / (eventsSeconds + leavesSeconds);
+    } finally {
+      await schema.drop();
+    }
+    const bare = await freshDatabase(base);
+    try {
+      const client = new pg.Client({ connectionString: bare.url });
+      await client.connect();
+      await client.query(`CREATE TABLE events (tenant text COLLATE "C" NOT NULL, order_key bigint NOT NULL, seq bigint NOT NULL,
+        occurred_ms bigint NOT NULL, received_ms bigint NOT NULL, action text NOT NULL, actor_id text NOT NULL, target_type text,
+        target_id text, outcome text NOT NULL, ip text, body text NOT NULL, search tsvector NOT NULL)`);
+      await client.end();
+      results.copyBareTable = rows.length / psqlCopy(bare.url, 'events', EVENT_COLUMNS, eventsFile);
+    } finally {
+      await bare.drop();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return results;
+}
+
+interface QueryTiming {
+  name: string;
+  url: string;
+  medianMs: number;
+  p95Ms: number;
+  rows: number;
+}
+
+/** The main read paths over HTTP: each query warmed up once, then timed REPEAT times one after another. */
+async function queryTimings(base: string, key: string): Promise<QueryTiming[]> {
+  const REPEAT = 15;
+  const get = async (url: string) => {
+    const res = await fetch(`${base}${url}`, { headers: { authorization: `Bearer ${key}` } });
+    if (res.status !== 200) throw new Error(`GET ${url}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as {
+      data?: { id: string; actor: { id: string }; target?: { type?: string; id?: string } }[];
+    };
+  };
+  const newest = (await get('/api/v1/events?limit=50')).data!;
+  const sample = newest[17]!;
+  const older = (await get('/api/v1/events?limit=1&order=asc')).data![0]!;
+  const queries: [string, string][] = [
+    ['newest 50', '/api/v1/events?limit=50'],
+    ['oldest 50 (asc)', '/api/v1/events?limit=50&order=asc'],
+    ['get by id', `/api/v1/events/${sample.id}`],
+    ['actor, newest 50', `/api/v1/events?actor=${encodeURIComponent(sample.actor.id)}&limit=50`],
+    [
+      'actor + includeTotal',
+      `/api/v1/events?actor=${encodeURIComponent(older.actor.id)}&limit=50&includeTotal=true`,
+    ],
+    [
+      'target history',
+      `/api/v1/events?targetType=${sample.target!.type}&targetId=${encodeURIComponent(sample.target!.id!)}&limit=50`,
+    ],
+    ['action, newest 50', '/api/v1/events?action=invoice.approve&limit=50'],
+    ['action prefix, newest 50', '/api/v1/events?action=payment.*&limit=50'],
+    ['outcome=failure, newest 50', '/api/v1/events?outcome=failure&limit=50'],
+    ['q common word, newest 50', '/api/v1/events?q=alpha&limit=50'],
+    ['q phrase, newest 50', '/api/v1/events?q=%22alpha%20bravo%22&limit=50'],
+    ['q prefix, newest 50', '/api/v1/events?q=char*&limit=50'],
+    ['q rare word (10 in 1M), newest 50', '/api/v1/events?q=zanzibar&limit=50'],
+    ['q no match', '/api/v1/events?q=xylophone&limit=50'],
+    ['q common + actor', `/api/v1/events?q=alpha&actor=${encodeURIComponent(sample.actor.id)}&limit=50`],
+    ['stats (30 days)', '/api/v1/events/stats'],
+  ];
+  const timings: QueryTiming[] = [];
+  for (const [name, url] of queries) {
+    const first = await get(url);
+    const times: number[] = [];
+    for (let i = 0; i < REPEAT; i++) {
+      const started = performance.now();
+      await get(url);
+      times.push(performance.now() - started);
+    }
+    times.sort((a, b) => a - b);
+    timings.push({
+      name,
+      url,
+      medianMs: +median(times).toFixed(2),
+      p95Ms: +times[Math.min(times.length - 1, Math.ceil(times.length * 0.95) - 1)]!.toFixed(2),
+      rows: first.data?.length ?? 1,
+    });
+    console.log(`  ${name}: median ${median(times).toFixed(2)} ms (${first.data?.length ?? 1} rows)`);
+  }
+  return timings;
+}
+
+export async function postgresIngestSuite(options: { events: number }): Promise<void> {
+  const base = serverUrl();
+  const n = options.events;
+  const startMs = Date.now() - n * 250; // the dataset's events end now, so they land in the current partitions
+  const inputs = generateEvents(n, 42, startMs);
+  const scenarios: Scenario[] = [
+    { batch: 1000, concurrency: 4, events: n },
+    { batch: 100, concurrency: 16, events: n },
+    { batch: 1, concurrency: 64, events: Math.min(n, 20_000) },
+  ];
+  const http: Record<string, unknown>[] = [];
+  let queries: QueryTiming[] = [];
+  for (const [index, s] of scenarios.entries()) {
+    const bodies: Buffer[] = [];
+    for (let i = 0; i < s.events; i += s.batch) {
+      const slice = inputs.slice(i, i + s.batch);
+      bodies.push(Buffer.from(JSON.stringify(s.batch === 1 ? slice[0] : { events: slice })));
+    }
+    const database = await freshDatabase(base);
+    const server = await startLogbook({ LOGBOOK_DATABASE_URL: database.url });
+    let output = '';
+    server.child.stdout!.on('data', (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-4000);
+    });
+    try {
+      const seconds = await sendAll(`${server.url}/api/v1/events`, server.key, bodies, s.concurrency).catch(
+        (error: Error) => {
+          throw new Error(`${error.message}; the server's last output:\n${output}`);
+        },
+      );
+      const rate = s.events / seconds;
+      http.push({
+        ...s,
+        seconds: +seconds.toFixed(2),
+        eventsPerSecond: Math.round(rate),
+        peakRssMiB: server.peakRssMiB(),
+      });
+      console.log(
+        `PostgreSQL HTTP ingest batch=${s.batch} concurrency=${s.concurrency}: ${Math.round(rate)} events/s (${s.events} events, peak RSS ${server.peakRssMiB()} MiB)`,
+      );
+      if (index === 0) {
+        // Statistics as autovacuum would have them after a load this size, then the main queries.
+        const client = new pg.Client({ connectionString: database.url });
+        await client.connect();
+        await client.query('ANALYZE');
+        const size = await client.query<{ events: string; index: string }>(
+          `SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) AS events,
+                  pg_size_pretty(pg_total_relation_size('log_leaves') + pg_total_relation_size('merkle_nodes')) AS index
+             FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'events'::regclass`,
+        );
+        await client.end();
+        console.log(
+          `queries over ${n} events (events partitions ${size.rows[0]!.events}, log index + Merkle ${size.rows[0]!.index}):`,
+        );
+        queries = await queryTimings(server.url, server.key);
+      }
+    } finally {
+      await server.stop();
+      // LOGBOOK_BENCH_KEEP=1 keeps the first database (the one the queries ran on) for EXPLAIN sessions.
+      if (index === 0 && process.env.LOGBOOK_BENCH_KEEP === '1') console.log(`kept ${database.url}`);
+      else await database.drop();
+    }
+  }
+  const receivedMs = Date.now();
+  const rows = inputs.map((input) => prepareEvent(input, { receivedMs }));
+  const raw = await rawCopy(base, rows);
+  const ceiling = raw.copyEventsAndLogIndex!;
+  console.log(
+    `raw psql COPY into the events partitions (Logbook indexes + GIN): ${Math.round(raw.copyEventsTable!)} rows/s`,
+  );
+  console.log(`raw psql COPY into events + log_leaves (Logbook schema): ${Math.round(ceiling)} rows/s`);
+  console.log(`raw psql COPY into a bare events table (no index): ${Math.round(raw.copyBareTable!)} rows/s`);
+  const table = [
+    '| measurement (PostgreSQL) | events/s | ratio to raw COPY (same schema) |',
+    '|---|---:|---:|',
+    ...http.map(
+      (h) =>
+        `| HTTP batch=${h.batch}, concurrency=${h.concurrency} (${h.events} events) | ${h.eventsPerSecond} | ${((h.eventsPerSecond as number) / ceiling).toFixed(2)} |`,
+    ),
+    `| raw COPY, events + log_leaves (Logbook schema: 4 B-trees + GIN, 2 B-trees) | ${Math.round(ceiling)} | 1.00 |`,
+    `| raw COPY, events partitions only (4 B-trees + GIN) | ${Math.round(raw.copyEventsTable!)} | ${(raw.copyEventsTable! / ceiling).toFixed(2)} |`,
+    `| raw COPY, bare table (no index) | ${Math.round(raw.copyBareTable!)} | ${(raw.copyBareTable! / ceiling).toFixed(2)} |`,
+  ].join('\n');
+  const queryTable = [
+    '| query (HTTP, 1 client) | median ms | p95 ms | rows |',
+    '|---|---:|---:|---:|',
+    ...queries.map((q) => `| ${q.name} | ${q.medianMs} | ${q.p95Ms} | ${q.rows} |`),
+  ].join('\n');
+  console.log(`\n${table}\n\n${queryTable}\n`);
+  const file = writeResults(`ingest-postgres-${n}`, {
+    suite: 'ingest',
+    backend: 'postgres',
+    when: new Date().toISOString(),
+    machine: machine(),
+    loadAverageAtEnd: os.loadavg().map((l) => +l.toFixed(2)),
+    events: n,
+    http,
+    raw: Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Math.round(v)])),
+    queries,
+    table,
+    queryTable,
+  });
+  console.log(`results written to ${path.relative(process.cwd(), file)}`);
+}
