@@ -86,6 +86,33 @@ export interface LogEntryRow {
   leafHash: Uint8Array;
 }
 
+/**
+ * A window of one tenant's log packed column-wise for bulk verification: the entries readLog(tenant, fromSeq, limit)
+ * returns, in the same seq order, without one object or string per value. Plain bytes, so no adapter runs
+ * verification logic: the verifier checks everything itself and re-reads any window it doubts through readLog.
+ */
+export interface PackedLogWindow {
+  /** Number of entries (0: none at or after fromSeq). */
+  count: number;
+  /** Each entry's seq, in order. */
+  seqs: Float64Array;
+  /**
+   * `count` segments: segment i is bodies[bodyOffsets[i], bodyOffsets[i + 1]) and holds one spare byte followed by
+   * entry i's body exactly as stored (UTF-8). The spare byte lets a caller hash 0x00 ‖ body in place; it may
+   * overwrite it.
+   */
+  bodies: Uint8Array;
+  bodyOffsets: Uint32Array;
+  /** The stored leaf hashes, 32 bytes each, concatenated in order. */
+  leafHashes: Uint8Array;
+  /**
+   * The indexed columns of every entry as one JSON array each, concatenated with nothing between them (UTF-8):
+   * [id, tenant, occurred_ms, action, actor_id, target_type, target_id, outcome, ip] — text as JSON strings,
+   * occurred_ms as a JSON integer, NULL as null.
+   */
+  columns: Uint8Array;
+}
+
 export type ApiKeyScope = string;
 
 export interface ApiKeyRecord {
@@ -153,6 +180,13 @@ export interface Store {
   getEventBySeq(tenant: string, seq: number): Promise<StoredEventRow | null>;
   /** Log entries with seq >= fromSeq in seq order, at most `limit`. */
   readLog(tenant: string, fromSeq: number, limit: number): Promise<LogEntryRow[]>;
+  /**
+   * Optional fast path for `logbook verify`: the window readLog(tenant, fromSeq, limit) returns, packed (see
+   * PackedLogWindow). Resolves null for a window the adapter cannot pack exactly — a seq that is not an integer, a
+   * leaf hash that is not a 32-byte blob, a column of an unexpected type — and the verifier then reads that window
+   * with readLog. Without this method the verifier reads every window with readLog (same findings, slower).
+   */
+  readLogPacked?(tenant: string, fromSeq: number, limit: number): Promise<PackedLogWindow | null>;
   saveCheckpoint(checkpoint: StoredCheckpoint): Promise<void>;
   /** The checkpoint at exactly `treeSize`, or the latest one when treeSize is omitted. */
   getCheckpoint(tenant: string, treeSize?: number): Promise<StoredCheckpoint | null>;

@@ -21,6 +21,7 @@ import type {
   EventPage,
   IdentityFilter,
   LogEntryRow,
+  PackedLogWindow,
   StatsResult,
   Store,
   StoreCapabilities,
@@ -63,6 +64,50 @@ export function fts5Query(terms: SearchTerm[]): string {
 
 /** Upper bound for "starts with prefix" on a BINARY-collated column: no UTF-8 string sorts above U+10FFFF. */
 const prefixUpperBound = (prefix: string) => `${prefix}\u{10FFFF}`;
+
+/** readLog's columns as better-sqlite3 returns them in raw mode. */
+type LogEntryColumns = [
+  number,
+  string,
+  string,
+  number,
+  string,
+  string,
+  string | null,
+  string | null,
+  string,
+  string | null,
+  string,
+  Buffer,
+];
+
+/** Non-negative integers printed by group_concat ("3,4,5"); null unless there are exactly `count` of them. */
+function parseIntegerList(text: string, count: number): Float64Array | null {
+  const values = new Float64Array(count);
+  let n = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 44;
+    if (c === 44) {
+      if (digits === 0 || n === count || !Number.isSafeInteger(value)) return null;
+      values[n++] = value;
+      value = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57 && digits < 16) {
+      value = value * 10 + (c - 48);
+      digits += 1;
+    } else {
+      return null;
+    }
+  }
+  return n === count ? values : null;
+}
+
+function isAscending(values: Float64Array): boolean {
+  for (let i = 1; i < values.length; i++) if (values[i]! <= values[i - 1]!) return false;
+  return true;
+}
 
 function eventRow(raw: EventRowRaw): StoredEventRow {
   return { orderKey: raw.order_key, seq: Number(raw.seq), body: raw.body, leafHash: raw.leaf_hash };
@@ -523,6 +568,23 @@ export class SqliteStore implements Store {
     fromIndex: number,
     toIndex: number,
   ): Promise<{ index: number; hash: Uint8Array }[]> {
+    // One aggregate row instead of one row (and one Buffer) per node: the verifier reads every node of a log.
+    const [count, regular, indexes, hashes] = this.stmt(
+      `SELECT count(*), sum(typeof(idx) = 'integer' AND typeof(hash) = 'blob' AND length(hash) = 32),
+         group_concat(idx), CAST(group_concat(hash, '') AS BLOB)
+       FROM (SELECT idx, hash FROM merkle_nodes WHERE tenant = ? AND level = ? AND idx >= ? AND idx <= ? ORDER BY idx)`,
+    )
+      .raw(true)
+      .get(tenant, level, fromIndex, toIndex) as [number, number | null, string | null, Buffer | null];
+    if (count === 0) return [];
+    const index = regular === count && indexes !== null ? parseIntegerList(indexes, count) : null;
+    if (index && hashes && hashes.length === count * 32 && isAscending(index)) {
+      const nodes: { index: number; hash: Uint8Array }[] = new Array(count);
+      for (let i = 0; i < count; i++)
+        nodes[i] = { index: index[i]!, hash: hashes.subarray(i * 32, i * 32 + 32) };
+      return nodes;
+    }
+    // Something unusual was stored (a hash of another length, a non-integer index): return it row by row, as is.
     const rows = this.stmt(
       'SELECT idx, hash FROM merkle_nodes WHERE tenant = ? AND level = ? AND idx >= ? AND idx <= ? ORDER BY idx',
     ).all(tenant, level, fromIndex, toIndex) as { idx: number; hash: Buffer }[];
@@ -538,12 +600,88 @@ export class SqliteStore implements Store {
   }
 
   async readLog(tenant: string, fromSeq: number, limit: number): Promise<LogEntryRow[]> {
+    // Raw arrays: building the objects here is cheaper than better-sqlite3 naming every column of every row.
     const rows = this.stmt(
-      `SELECT seq, id, tenant, occurred_ms AS occurredMs, action, actor_id AS actorId, target_type AS targetType,
-         target_id AS targetId, outcome, ip, body, leaf_hash AS leafHash
+      `SELECT seq, id, tenant, occurred_ms, action, actor_id, target_type, target_id, outcome, ip, body, leaf_hash
        FROM events WHERE tenant = ? AND seq >= ? ORDER BY seq LIMIT ?`,
-    ).all(tenant, fromSeq, limit);
-    return rows as LogEntryRow[];
+    )
+      .raw(true)
+      .all(tenant, fromSeq, limit) as LogEntryColumns[];
+    const entries: LogEntryRow[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
+      entries[i] = {
+        seq: r[0],
+        id: r[1],
+        tenant: r[2],
+        occurredMs: r[3],
+        action: r[4],
+        actorId: r[5],
+        targetType: r[6],
+        targetId: r[7],
+        outcome: r[8],
+        ip: r[9],
+        body: r[10],
+        leafHash: r[11],
+      };
+    }
+    return entries;
+  }
+
+  async readLogPacked(tenant: string, fromSeq: number, limit: number): Promise<PackedLogWindow | null> {
+    // One aggregate row per window: SQLite concatenates, JavaScript receives a few large values instead of twelve
+    // per entry. The aggregates consume the ordered subquery row by row, so every list is in seq order; the
+    // verifier still checks the seqs. typeof() and json_array() keep types exact (json_array refuses a blob).
+    let packed: [
+      number,
+      number | null,
+      string | null,
+      string | null,
+      Buffer | null,
+      Buffer | null,
+      Buffer | null,
+    ];
+    try {
+      packed = this.stmt(
+        `SELECT count(*), sum(typeof(seq) = 'integer' AND typeof(leaf_hash) = 'blob' AND length(leaf_hash) = 32),
+           group_concat(seq), group_concat(length(CAST(body AS BLOB))),
+           CAST(x'00' || group_concat(CAST(body AS BLOB), x'00') AS BLOB), CAST(group_concat(leaf_hash, '') AS BLOB),
+           CAST(group_concat(json_array(id, tenant, occurred_ms, action, actor_id, target_type, target_id, outcome, ip), '')
+             AS BLOB)
+         FROM (SELECT seq, body, leaf_hash, id, tenant, occurred_ms, action, actor_id, target_type, target_id, outcome, ip
+               FROM events WHERE tenant = ? AND seq >= ? ORDER BY seq LIMIT ?)`,
+      )
+        .raw(true)
+        .get(tenant, fromSeq, limit) as typeof packed;
+    } catch (error) {
+      if (error instanceof Database.SqliteError) return null; // e.g. a column holding a blob: readLog shows it as is
+      throw error;
+    }
+    const [count, regular, seqList, lengthList, bodies, leafHashes, columns] = packed;
+    if (count === 0) {
+      const empty = new Uint8Array(0);
+      return {
+        count,
+        seqs: new Float64Array(0),
+        bodies: empty,
+        bodyOffsets: new Uint32Array(1),
+        leafHashes: empty,
+        columns: empty,
+      };
+    }
+    if (regular !== count || !seqList || !lengthList || !bodies || !leafHashes || !columns) return null;
+    const seqs = parseIntegerList(seqList, count);
+    const lengths = parseIntegerList(lengthList, count);
+    if (!seqs || !lengths || leafHashes.length !== count * 32) return null;
+    const bodyOffsets = new Uint32Array(count + 1);
+    let at = 0;
+    for (let i = 0; i < count; i++) {
+      bodyOffsets[i] = at;
+      at += 1 + lengths[i]!;
+    }
+    bodyOffsets[count] = at;
+    if (at !== bodies.length) return null;
+    return { count, seqs, bodies, bodyOffsets, leafHashes, columns };
   }
 
   async saveCheckpoint(checkpoint: StoredCheckpoint): Promise<void> {
