@@ -22,7 +22,7 @@ interface Scenario {
   events: number;
 }
 
-function serverUrl(): string {
+export function serverUrl(): string {
   const url = process.env.LOGBOOK_DATABASE_URL;
   if (!url) {
     throw new Error(
@@ -33,7 +33,7 @@ function serverUrl(): string {
   return url;
 }
 
-async function freshDatabase(base: string): Promise<{ url: string; drop(): Promise<void> }> {
+export async function freshDatabase(base: string): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `logbook_bench_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: base });
   await admin.connect();

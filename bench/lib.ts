@@ -41,6 +41,8 @@ export async function startLogbook(env: Record<string, string> = {}): Promise<Se
       LOGBOOK_DATA_DIR: dataDir,
       LOGBOOK_ADMIN_KEY: key,
       LOGBOOK_LOG_LEVEL: 'warn',
+      // The dataset's events are older than the default retention: keep the job from redacting them mid-run.
+      LOGBOOK_RETENTION_DAYS: '0',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -79,13 +81,18 @@ export async function startLogbook(env: Record<string, string> = {}): Promise<Se
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
-export function post(url: string, key: string, body: Buffer): Promise<number> {
+export function post(
+  url: string,
+  key: string,
+  body: Buffer,
+  contentType = 'application/json',
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, {
       method: 'POST',
       agent,
       headers: {
-        'content-type': 'application/json',
+        'content-type': contentType,
         'content-length': body.length,
         authorization: `Bearer ${key}`,
       },
@@ -106,13 +113,14 @@ export async function sendAll(
   bodies: Buffer[],
   concurrency: number,
   expectStatus = 201,
+  contentType = 'application/json',
 ): Promise<number> {
   let next = 0;
   const started = performance.now();
   const worker = async () => {
     while (next < bodies.length) {
       const body = bodies[next++]!;
-      const status = await post(url, key, body);
+      const status = await post(url, key, body, contentType);
       if (status !== expectStatus) throw new Error(`unexpected status ${status}`);
     }
   };

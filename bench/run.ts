@@ -3,9 +3,10 @@
 // Benchmarks are never part of the test run; docs/PERFORMANCE.md quotes their output.
 import { parseArgs } from 'node:util';
 import { ingestSuite } from './ingest.ts';
+import { logsIngestSuite } from './logs-ingest.ts';
 import { verifySuite } from './verify.ts';
 
-const SUITES = { ingest: ingestSuite, verify: verifySuite } as const;
+const SUITES = { ingest: ingestSuite, verify: verifySuite, logs: logsIngestSuite } as const;
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,

@@ -202,7 +202,39 @@ describeIf('several logbook serve processes on one PostgreSQL database', () => {
         ),
       ),
     );
+    // The verifier over the live database while every process still appends (and checkpoints): the log grows under
+    // it, which must not look like tampering. Started once the first acks are in, so it overlaps the load.
+    while (acked.length < 200) await new Promise((r) => setTimeout(r, 20));
+    const live = new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          'packages/cli/src/main.ts',
+          'verify',
+          '--database-url',
+          database.url,
+          '--public-key',
+          publicKey,
+          '--json',
+        ],
+        { cwd: REPO_ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => {
+        stdout += d;
+      });
+      child.stderr.on('data', (d) => {
+        stderr += d;
+      });
+      child.on('close', (status) => resolve({ status, stdout, stderr }));
+    });
     await Promise.all(workers);
+    const during = await live;
+    expect(during.status, during.stdout + during.stderr).toBe(0);
+    expect((JSON.parse(during.stdout) as { events: number }).events).toBeGreaterThan(0);
     const raced = await Promise.all(sameId);
     for (const answers of raced) {
       const flat = answers.flat();

@@ -1,12 +1,19 @@
 // End to end: the real server started the way the README does (`node --import tsx packages/cli/src/main.ts serve`
 // from the repo root) on a free port and a temp data dir, driven over real HTTP with fetch. It writes, stops with
 // SIGTERM, starts again on the same data dir and reads everything back with the key printed on first start.
+// On every backend: on PostgreSQL each test gets a fresh database (LOGBOOK_DATABASE_URL), dropped afterwards.
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import {
+  BACKENDS,
+  type Backend,
+  createTestDatabase,
+  type TestDatabase,
+} from '../../packages/server/test/support-backends.ts';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 const KEY_PATTERN = /\blbk_[A-Za-z0-9_-]{20,}/g;
@@ -115,15 +122,28 @@ class ServerProcess {
 
 const started: ServerProcess[] = [];
 const dirs: string[] = [];
+const databases: TestDatabase[] = [];
 
-function tempDataDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'logbook-e2e-'));
-  dirs.push(dir);
-  return dir;
+/** Where one test's server keeps its data: a temp data dir, plus a fresh database on PostgreSQL. */
+interface Storage {
+  dataDir: string;
+  env: Record<string, string>;
 }
 
-async function startServer(dataDir: string, port: number): Promise<{ server: ServerProcess; url: string }> {
-  const server = new ServerProcess({ LOGBOOK_PORT: String(port), LOGBOOK_DATA_DIR: dataDir });
+async function freshStorage(backend: Backend): Promise<Storage> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'logbook-e2e-'));
+  dirs.push(dataDir);
+  const env: Record<string, string> = { LOGBOOK_DATA_DIR: dataDir };
+  if (backend === 'postgres') {
+    const database = await createTestDatabase();
+    databases.push(database);
+    env.LOGBOOK_DATABASE_URL = database.url;
+  }
+  return { dataDir, env };
+}
+
+async function startServer(storage: Storage, port: number): Promise<{ server: ServerProcess; url: string }> {
+  const server = new ServerProcess({ ...storage.env, LOGBOOK_PORT: String(port) });
   started.push(server);
   const match = await server.waitFor(/listening on (http:\/\/\S+?)[\s(,;]/i);
   const url = match[1]!;
@@ -137,6 +157,8 @@ afterEach(async () => {
     await server.exited;
   }
   for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+  // Only after every server is gone: a database is dropped with FORCE, but a live server would log the loss.
+  for (const database of databases.splice(0)) await database.drop();
 });
 
 interface Appended {
@@ -183,16 +205,17 @@ async function readAll(
   return all;
 }
 
-describe('logbook serve end to end', () => {
+describe.each(BACKENDS)('logbook serve end to end on %s', (backend) => {
   it('first start prints an admin key once; SIGTERM exits 0 fast; a restart keeps everything and prints no key', async () => {
-    const dataDir = tempDataDir();
+    const storage = await freshStorage(backend);
     const port = await freePort();
-    const first = await startServer(dataDir, port);
+    const first = await startServer(storage, port);
 
     const keys = first.server.stdout.match(KEY_PATTERN) ?? [];
     expect(keys, 'the admin key is printed exactly once').toHaveLength(1);
     const key = keys[0]!;
-    expect(fs.existsSync(path.join(dataDir, 'logbook.db'))).toBe(true);
+    // The events live in the data dir's SQLite file, or only in PostgreSQL.
+    expect(fs.existsSync(path.join(storage.dataDir, 'logbook.db'))).toBe(backend === 'sqlite');
 
     const health = await fetch(`${first.url}/health`);
     expect(health.status).toBe(200);
@@ -223,7 +246,7 @@ describe('logbook serve end to end', () => {
     expect(first.server.stdout.match(KEY_PATTERN)).toHaveLength(1);
 
     // Start again on the same data dir (a fresh free port is fine; the data dir is what matters).
-    const second = await startServer(dataDir, await freePort());
+    const second = await startServer(storage, await freePort());
     expect(second.server.stdout).not.toMatch(KEY_PATTERN);
     expect(second.server.stdout).not.toMatch(/admin API key/i);
 
@@ -261,7 +284,7 @@ describe('logbook serve end to end', () => {
   }, 90_000);
 
   it('a bad configuration (LOGBOOK_PORT=abc) exits non-zero with one line on stderr naming LOGBOOK_PORT', async () => {
-    const server = new ServerProcess({ LOGBOOK_PORT: 'abc', LOGBOOK_DATA_DIR: tempDataDir() });
+    const server = new ServerProcess({ ...(await freshStorage(backend)).env, LOGBOOK_PORT: 'abc' });
     started.push(server);
     const timeout = new Promise<never>((_, reject) =>
       setTimeout(() => reject(new Error('did not exit')), 20_000),
@@ -277,8 +300,8 @@ describe('logbook serve end to end', () => {
   }, 30_000);
 
   it('SIGTERM during a stream of concurrent POSTs: every acknowledged write is readable after restart', async () => {
-    const dataDir = tempDataDir();
-    const first = await startServer(dataDir, await freePort());
+    const storage = await freshStorage(backend);
+    const first = await startServer(storage, await freePort());
     const key = first.server.stdout.match(KEY_PATTERN)![0];
 
     const acknowledged = new Map<string, Appended>();
@@ -326,7 +349,7 @@ describe('logbook serve end to end', () => {
     expect(statuses.get(201)).toBeGreaterThan(0);
     for (const status of statuses.keys()) expect([201, 503, 'network']).toContain(status);
 
-    const second = await startServer(dataDir, await freePort());
+    const second = await startServer(storage, await freePort());
     const stored = await readAll(second.url, key);
     const byId = new Map(stored.map((e) => [e.id, e]));
     const lost = [...acknowledged.values()].filter((a) => byId.get(a.id)?.hash !== a.hash).map((a) => a.id);

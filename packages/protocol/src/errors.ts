@@ -28,6 +28,10 @@ export const ERROR_CATALOG = {
   TOO_MANY_REQUESTS: { status: 429, message: 'Too many requests; retry later.' },
   INTERNAL: { status: 500, message: 'Internal error; the request id identifies it in the server log.' },
   SERVICE_UNAVAILABLE: { status: 503, message: 'The service is temporarily unavailable; retry later.' },
+  INSUFFICIENT_STORAGE: {
+    status: 507,
+    message: 'The server is out of storage space; nothing was written. Retry once space has been freed.',
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

@@ -5,3 +5,5 @@ export * from './schemas/auth.ts';
 export * from './schemas/common.ts';
 export * from './schemas/events.ts';
 export * from './schemas/integrity.ts';
+export * from './schemas/logs.ts';
+export * from './schemas/tail.ts';

@@ -8,14 +8,20 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { LogbookError } from '@logbook/protocol';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import type { LogLevel } from './config/config.ts';
+import { COMPAT_TAGS, compatErrorFor, compatRoutes } from './http/compat/index.ts';
+import { registerDashboard } from './http/dashboard.ts';
 import { registerJsonBody } from './http/json-body.ts';
 import { registerAuth } from './http/plugins/auth.ts';
 import { registerErrorHandling } from './http/plugins/errors.ts';
+import { type RateLimitOptions, registerRateLimits } from './http/plugins/rate-limit.ts';
 import { opsRoutes } from './http/routes/ops.ts';
+import { otlpRoutes } from './http/routes/otlp.ts';
 import { authRoutes } from './http/routes/v1/auth.ts';
 import { eventRoutes } from './http/routes/v1/events.ts';
 import { integrityRoutes } from './http/routes/v1/integrity.ts';
 import { keyRoutes } from './http/routes/v1/keys.ts';
+import { logRoutes } from './http/routes/v1/logs.ts';
+import { type TailHttpOptions, tailRoutes } from './http/routes/v1/tail.ts';
 import { userRoutes } from './http/routes/v1/users.ts';
 import { validatorCompiler } from './http/validation.ts';
 import type { Services } from './services/index.ts';
@@ -30,6 +36,10 @@ export interface AppDeps {
   maxBodyBytes?: number;
   /** Browser origins allowed to call the API (CORS); unset or empty = CORS off. `*` allows any origin. */
   corsOrigins?: string[];
+  /** Live tail connection limits (defaults: TAIL_LIMITS in protocol). */
+  tail?: TailHttpOptions;
+  /** Requests per minute per credential, per address, and logins per address; unset = no limits (tests). */
+  rateLimit?: RateLimitOptions;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -51,6 +61,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
     forceCloseConnections: 'idle',
+    // A client that sends half a request and stalls (slowloris) is cut after a minute (Fastify's default is never);
+    // it bounds receiving the request only, so long exports and live tails are unaffected.
+    requestTimeout: 60_000,
     return503OnClosing: true,
     // Errors raised by the router before any hook runs (a malformed URL) get the catalog shape too.
     frameworkErrors: (error, request, reply) => {
@@ -59,20 +72,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         rule: 'url',
         message: 'is not a valid URL (check its percent-encoding)',
       };
+      const failure = new LogbookError('VALIDATION_FAILED', `The URL is not valid: ${error.message}`, {
+        issues: [issue],
+      });
+      // A compatibility surface's URL gets that surface's body.
+      const surface = compatErrorFor(request, failure);
       (reply as FastifyReply)
-        .status(400)
+        .status(surface?.status ?? 400)
         .header('x-request-id', request.id)
-        .send(
-          new LogbookError('VALIDATION_FAILED', `The URL is not valid: ${error.message}`, {
-            issues: [issue],
-          }).toBody(request.id),
-        );
+        .send(surface ? surface.body : failure.toBody(request.id));
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
   registerJsonBody(app);
-  registerErrorHandling(app, bodyLimit);
+  registerErrorHandling(app, bodyLimit, compatErrorFor);
   if (deps.corsOrigins && deps.corsOrigins.length > 0) {
     // Before auth, so that a 401 still carries the CORS headers the browser needs to show it.
     await app.register(cors, {
@@ -84,6 +98,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       maxAge: 600,
     });
   }
+  // Before authentication: a flood of bad credentials is refused without looking keys up or hashing passwords.
+  if (deps.rateLimit) await registerRateLimits(app, deps.rateLimit);
   registerAuth(app, deps.services.authenticator);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -116,20 +132,28 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       security: [{ bearer: [] }, { apiKey: [] }],
       tags: [
         { name: 'events', description: 'Audit events' },
+        { name: 'logs', description: 'System logs: ingest (JSON, NDJSON, OTLP), search, stats, live tail' },
         { name: 'integrity', description: 'Signed checkpoints and Merkle proofs' },
         { name: 'keys', description: 'API keys (admin)' },
         { name: 'users', description: 'Local users (admin)' },
         { name: 'auth', description: 'Login of local users' },
         { name: 'ops', description: 'Health and documentation' },
+        ...COMPAT_TAGS,
       ],
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(opsRoutes, { store: deps.store });
   await app.register(eventRoutes, { events: deps.services.events });
+  await app.register(logRoutes, { logs: deps.services.logs });
+  await app.register(otlpRoutes, { logs: deps.services.logs, maxBodyBytes: bodyLimit });
+  await app.register(tailRoutes, { tail: deps.services.tail, ...(deps.tail ? { options: deps.tail } : {}) });
   await app.register(integrityRoutes, { integrity: deps.services.integrity });
   await app.register(keyRoutes, { keys: deps.services.keys });
   await app.register(userRoutes, { users: deps.services.users });
+  await app.register(compatRoutes, { services: deps.services });
   await app.register(authRoutes, { users: deps.services.users });
+  // Last: its `/*` browser fallback must never shadow an API route.
+  await registerDashboard(app);
   return app;
 }

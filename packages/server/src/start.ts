@@ -15,6 +15,7 @@ import { generateLoginKeyPem } from './auth/login-tokens.ts';
 import { type Config, ConfigError } from './config/config.ts';
 import { readOrCreateSecretFile } from './config/key-files.ts';
 import { startCheckpointer } from './jobs/checkpointer.ts';
+import { startRetentionJob } from './jobs/retention.ts';
 import { directoryWitness, httpWitness } from './jobs/witnesses.ts';
 import type { IdentityOptions } from './services/identity.ts';
 import { createServices, drainServices } from './services/index.ts';
@@ -27,7 +28,13 @@ import type { Store } from './store/store.ts';
 export function openStore(config: Config, options: { readonly?: boolean } = {}): Store {
   if (config.databaseUrl) {
     // Connections are made lazily: a database that does not answer fails the first query (migrate, or verify's read).
-    return new PostgresStore({ url: config.databaseUrl, ...options });
+    return new PostgresStore({
+      url: config.databaseUrl,
+      connectTimeoutMs: config.dbConnectTimeoutMs,
+      // The verifier (readonly) reads whole logs in long statements: its default is no limit.
+      ...(options.readonly ? {} : { queryTimeoutMs: config.dbQueryTimeoutMs }),
+      ...options,
+    });
   }
   const file = path.join(config.dataDir, SQLITE_FILE);
   if (options.readonly && !fs.existsSync(file)) {
@@ -139,17 +146,29 @@ export async function startServer(
       witnesses,
       onWitnessError: (witness, error) => logWarning(`checkpoint witness ${witness} failed`, error),
       identity: identityOptions(config),
+      retentionDays: config.retentionDays,
+      ingestQueueMaxEvents: config.ingestQueueMaxEvents,
     });
     const app = await buildApp({
       store,
       services,
       logLevel: config.logLevel,
       maxBodyBytes: config.maxBodyBytes,
+      rateLimit: config.rateLimit,
       ...(config.corsOrigins ? { corsOrigins: config.corsOrigins } : {}),
     });
     logWarning = (message, error) => app.log.warn({ err: error }, message);
     const checkpointer = startCheckpointer(services.integrity, config.checkpointIntervalSeconds, (error) =>
       app.log.error({ err: error }, 'checkpoint failed'),
+    );
+    const retentionJob = startRetentionJob(
+      services.retention,
+      config.retentionIntervalSeconds,
+      (error) => app.log.error({ err: error }, 'retention run failed'),
+      (result) => {
+        if (result.deleted > 0)
+          app.log.info({ retention: result }, `retention removed ${result.deleted} entries`);
+      },
     );
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
@@ -159,7 +178,7 @@ export async function startServer(
     const where = config.databaseUrl
       ? `PostgreSQL at ${redactDatabaseUrl(config.databaseUrl)}`
       : `SQLite in ${config.dataDir}`;
-    print(`Logbook listening on ${url} (${where}); API docs at ${url}/docs`);
+    print(`Logbook listening on ${url} (${where}); dashboard at ${url}/, API docs at ${url}/docs`);
     let closing: Promise<void> | null = null;
     return {
       app,
@@ -175,6 +194,7 @@ export async function startServer(
           } finally {
             clearInterval(reaper);
           }
+          await retentionJob.stop();
           await drainServices(services);
           // A final checkpoint, so that events acknowledged just before shutdown are covered by a signature.
           await checkpointer.stop();

@@ -1,10 +1,13 @@
+// Smoke test: one event written over HTTP and read back by id, on every backend. Never more than that: the full
+// events API is in events-api.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestApp, sampleEvent, type TestApp } from './helpers.ts';
+import { BACKENDS } from './support-backends.ts';
 
-describe('events API smoke', () => {
+describe.each(BACKENDS)('events API smoke on %s', (backend) => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await makeTestApp();
+    t = await makeTestApp({ backend });
   });
   afterAll(async () => t.close());
 

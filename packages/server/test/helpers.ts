@@ -8,6 +8,7 @@ import { generateSigningKey } from '@logbook/protocol';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.ts';
 import { generateLoginKeyPem } from '../src/auth/login-tokens.ts';
+import type { RateLimitOptions } from '../src/http/plugins/rate-limit.ts';
 import { readOrCreateSecretFile } from '../src/config/key-files.ts';
 import type { IdentityOptions } from '../src/services/identity.ts';
 import { createServices, drainServices, type Services } from '../src/services/index.ts';
@@ -42,6 +43,8 @@ export async function makeTestApp(
     corsOrigins?: string[];
     /** Storage backend (default sqlite); see support-backends.ts. */
     backend?: Backend;
+    /** Abuse limits (off unless given). */
+    rateLimit?: RateLimitOptions;
   } = {},
 ): Promise<TestApp> {
   const dir = options.dir ?? tempDir();
@@ -73,6 +76,7 @@ export async function makeTestApp(
     logStream,
     ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
     ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
+    ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
   });
   await app.ready();
   return {

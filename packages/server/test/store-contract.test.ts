@@ -464,6 +464,7 @@ describe.each(BACKENDS)('store contract on %s', (backend) => {
         ip: '10.0.0.2',
         body: all[2]!.body,
         leafHash: expect.anything(),
+        redactedBy: null,
       });
       expect(Buffer.from(log[0]!.leafHash).equals(Buffer.from(all[2]!.leafHash))).toBe(true);
       expect(await store.readLog(tenant, 8, 10)).toEqual([]);

@@ -135,6 +135,11 @@ export async function verifyCommand(args: string[]): Promise<number> {
         `OK: ${report.events} events in ${report.tenants} tenant log(s), ${report.checkpoints} checkpoint(s)` +
           `${report.witnessCopies ? `, ${report.witnessCopies} witness copies` : ''} verified in ${report.seconds.toFixed(2)} s (${rate} events/s).`,
       );
+      for (const [tenant, n] of Object.entries(report.redacted)) {
+        console.log(
+          `note: tenant "${tenant}": ${n} event(s) have had their payload deleted by a recorded deletion (leaf hashes kept and verified).`,
+        );
+      }
       for (const [tenant, n] of Object.entries(report.unsigned)) {
         console.log(
           `note: tenant "${tenant}": the newest ${n} event(s) are not yet covered by a signed checkpoint.`,

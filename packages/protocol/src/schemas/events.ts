@@ -203,3 +203,37 @@ export const EventStats = Type.Object({
   window: Type.Object({ from: IsoDateTime, to: IsoDateTime, bucket: Type.String() }),
 });
 export type EventStats = Static<typeof EventStats>;
+
+/** Ids one redaction request may name (the record lists them, within an event's details limit). */
+export const MAX_REDACT_IDS = 200;
+
+export const RedactEventsInput = Type.Object(
+  {
+    tenant: Type.Optional(Tenant),
+    ids: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { minItems: 1, maxItems: MAX_REDACT_IDS }),
+    ),
+    before: Type.Optional(
+      Type.String({
+        format: 'date-time',
+        description: 'Every event that occurred before this instant (ISO 8601).',
+      }),
+    ),
+    reason: Type.String({
+      minLength: 1,
+      maxLength: 500,
+      description: 'Why (an erasure ticket, a policy): kept in the deletion record.',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type RedactEventsInput = Static<typeof RedactEventsInput>;
+
+export const RedactEventsResponse = Type.Object({
+  tenant: Type.String(),
+  count: Type.Integer({ description: 'Events whose payload was deleted now.' }),
+  ids: Type.Optional(Type.Array(Type.String(), { description: 'The ids deleted (when ids were named).' })),
+  recordId: Type.String({ description: 'The audit event that records this deletion.' }),
+  recordSeq: Type.Integer(),
+});
+export type RedactEventsResponse = Static<typeof RedactEventsResponse>;

@@ -16,6 +16,8 @@ export interface Config {
   jwtIssuer: string | undefined;
   jwtAudience: string | undefined;
   retentionDays: number;
+  /** Seconds between retention runs (each applies every tenant's policy); 0 = only when asked. */
+  retentionIntervalSeconds: number;
   logLevel: LogLevel;
   maxBodyBytes: number;
   sqliteCacheMiB: number;
@@ -37,6 +39,14 @@ export interface Config {
   loginKeyFile: string;
   /** Browser origins allowed by CORS; undefined = CORS off. */
   corsOrigins: string[] | undefined;
+  /** PostgreSQL: a connection attempt without an answer fails after this long (then 503 + Retry-After). */
+  dbConnectTimeoutMs: number;
+  /** PostgreSQL: a statement without an answer fails after this long (0 = no limit). */
+  dbQueryTimeoutMs: number;
+  /** Audit events waiting to be committed at most; more → 503 + Retry-After (bounds memory under overload). */
+  ingestQueueMaxEvents: number;
+  /** Requests per minute per credential / per client address (0 = off), and login attempts per address. */
+  rateLimit: { perKeyPerMinute: number; perIpPerMinute: number; loginPerMinute: number };
 }
 
 export class ConfigError extends Error {
@@ -141,6 +151,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     jwtIssuer: optional(env, 'LOGBOOK_JWT_ISSUER'),
     jwtAudience: optional(env, 'LOGBOOK_JWT_AUDIENCE'),
     retentionDays: integer(env, 'LOGBOOK_RETENTION_DAYS', 45, 0, 36_500),
+    retentionIntervalSeconds: integer(env, 'LOGBOOK_RETENTION_INTERVAL_SECONDS', 3600, 0, 31_536_000),
     logLevel: logLevel as LogLevel,
     maxBodyBytes: integer(env, 'LOGBOOK_MAX_BODY_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     sqliteCacheMiB: integer(env, 'LOGBOOK_SQLITE_CACHE_MIB', 256, 2, 65_536),
@@ -154,5 +165,13 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     loginTokenTtlSeconds: integer(env, 'LOGBOOK_LOGIN_TOKEN_TTL_SECONDS', 3600, 60, 86_400),
     loginKeyFile: loginKeyFile ? path.resolve(cwd, loginKeyFile) : path.join(dataDir, 'login-token.key'),
     corsOrigins: corsOrigins(env),
+    dbConnectTimeoutMs: integer(env, 'LOGBOOK_DB_CONNECT_TIMEOUT_MS', 5000, 100, 600_000),
+    dbQueryTimeoutMs: integer(env, 'LOGBOOK_DB_QUERY_TIMEOUT_MS', 60_000, 0, 86_400_000),
+    ingestQueueMaxEvents: integer(env, 'LOGBOOK_INGEST_QUEUE_MAX_EVENTS', 200_000, 100, 10_000_000),
+    rateLimit: {
+      perKeyPerMinute: integer(env, 'LOGBOOK_RATE_LIMIT_PER_KEY_PER_MINUTE', 0, 0, 100_000_000),
+      perIpPerMinute: integer(env, 'LOGBOOK_RATE_LIMIT_PER_IP_PER_MINUTE', 0, 0, 100_000_000),
+      loginPerMinute: integer(env, 'LOGBOOK_RATE_LIMIT_LOGIN_PER_MINUTE', 20, 0, 1_000_000),
+    },
   };
 }

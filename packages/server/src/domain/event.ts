@@ -109,6 +109,9 @@ export function searchTextOf(body: EventBody): string {
   collectWords(body.actor, words);
   collectWords(body.target, words);
   collectWords(body.details, words);
+  // Request ids, IPs and user agents are what people search for when tracing one request (seed 004's "find logs
+  // by request ID").
+  collectWords(body.context, words);
   return words.join(' ');
 }
 

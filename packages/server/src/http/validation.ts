@@ -1,6 +1,6 @@
 // Request validation: strict for bodies (no coercion, no silent stripping of unknown fields), coercing for
 // query strings and params (they are text on the wire). Ajv errors become FieldIssues that name field and rule.
-import type { FieldIssue } from '@logbook/protocol';
+import { type FieldIssue, LogbookError } from '@logbook/protocol';
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
@@ -87,4 +87,26 @@ function issueOf(part: string, error: ErrorObject): FieldIssue {
 export function validationIssues(context: string, errors: ErrorObject[]): FieldIssue[] {
   const part = PART_NAMES[context] ?? context;
   return errors.map((error) => issueOf(part, error));
+}
+
+/**
+ * A strict validator for one item of a body that is checked piece by piece (an entry of a JSON array, a line of an
+ * NDJSON stream): on failure it throws the 400 that names `field` (e.g. `body/line/17`) and the rule.
+ */
+export function compileItemValidator<T>(
+  schema: object,
+): (value: unknown, field: string) => asserts value is T {
+  const validate = strictAjv.compile(schema);
+  return (value: unknown, field: string): asserts value is T => {
+    if (validate(value)) return;
+    const issues = (validate.errors ?? []).map((error) => issueOf(field, error));
+    const first = issues[0];
+    throw new LogbookError(
+      'VALIDATION_FAILED',
+      first ? `${first.field} ${first.message}` : `${field} is invalid`,
+      {
+        issues,
+      },
+    );
+  };
 }

@@ -22,7 +22,8 @@ export function parseSearchTerms(q: string): SearchTerm[] {
   for (const match of q.matchAll(pattern)) {
     const raw = match[1] ?? match[3] ?? '';
     const prefix = match[2] === '*' || (match[3] !== undefined && raw.endsWith('*'));
-    const phrase = raw.replace(/["*]/g, ' ').trim();
+    // Control characters are never part of a word (and U+0000 would end SQLite's copy of the query early).
+    const phrase = raw.replace(/["*\p{Cc}]/gu, ' ').trim();
     if (WORDY.test(phrase)) terms.push({ phrase, prefix });
   }
   if (terms.length === 0) {

@@ -3,10 +3,18 @@
 import { LogbookError } from '@logbook/protocol';
 import type { AppendRequest, AppendResult, Store } from '../store/store.ts';
 
-interface Pending {
-  request: AppendRequest;
-  resolve: (result: AppendResult) => void;
+interface Pending<Req, Res> {
+  request: Req;
+  resolve: (result: Res) => void;
   reject: (error: unknown) => void;
+}
+
+/** What a queue commits: audit events (the default, through the store) or another stream (system logs). */
+export interface GroupWriter<Req, Res> {
+  /** Writes every request in one transaction; resolves one result per request, in order, after the commit. */
+  write(requests: Req[]): Promise<Res[]>;
+  /** Entries in one request (what the limits count). */
+  sizeOf(request: Req): number;
 }
 
 export interface AppendQueueOptions {
@@ -16,28 +24,47 @@ export interface AppendQueueOptions {
   maxPendingEvents: number;
 }
 
-export class AppendQueue {
-  private pending: Pending[] = [];
+/** The audit event queue's defaults (LOGBOOK_INGEST_QUEUE_MAX_EVENTS overrides maxPendingEvents). */
+export const DEFAULT_QUEUE_OPTIONS: AppendQueueOptions = {
+  maxEventsPerCommit: 20_000,
+  maxPendingEvents: 200_000,
+};
+
+export class AppendQueue<Req = AppendRequest, Res = AppendResult> {
+  private pending: Pending<Req, Res>[] = [];
   private pendingEvents = 0;
   private flushing: Promise<void> | null = null;
   private scheduled = false;
+  private readonly writer: GroupWriter<Req, Res>;
+  /** Called after each commit with the requests it made durable (the live tail's wake-up). */
+  onCommit: ((requests: Req[], results: Res[]) => void) | null = null;
 
   constructor(
-    private readonly store: Store,
-    private readonly options: AppendQueueOptions = { maxEventsPerCommit: 20_000, maxPendingEvents: 200_000 },
-  ) {}
+    store: Store | GroupWriter<Req, Res>,
+    private readonly options: AppendQueueOptions = DEFAULT_QUEUE_OPTIONS,
+  ) {
+    this.writer =
+      'write' in store
+        ? store
+        : ({
+            write: (requests: AppendRequest[]) => store.appendEvents(requests),
+            sizeOf: (request: AppendRequest) => request.events.length,
+          } as unknown as GroupWriter<Req, Res>);
+  }
 
-  submit(request: AppendRequest): Promise<AppendResult> {
-    if (this.pendingEvents + request.events.length > this.options.maxPendingEvents) {
+  submit(request: Req): Promise<Res> {
+    const size = this.writer.sizeOf(request);
+    // An empty queue takes any one request (a single batch larger than the bound must not be refused forever).
+    if (this.pendingEvents > 0 && this.pendingEvents + size > this.options.maxPendingEvents) {
       return Promise.reject(
         new LogbookError('SERVICE_UNAVAILABLE', 'The ingest queue is full; retry after a second.', {
           headers: { 'retry-after': '1' },
         }),
       );
     }
-    return new Promise<AppendResult>((resolve, reject) => {
+    return new Promise<Res>((resolve, reject) => {
       this.pending.push({ request, resolve, reject });
-      this.pendingEvents += request.events.length;
+      this.pendingEvents += size;
       this.schedule();
     });
   }
@@ -56,20 +83,31 @@ export class AppendQueue {
   }
 
   private async flush(): Promise<void> {
-    const group: Pending[] = [];
+    const group: Pending<Req, Res>[] = [];
     let events = 0;
     while (this.pending.length > 0) {
       const next = this.pending[0]!;
-      if (group.length > 0 && events + next.request.events.length > this.options.maxEventsPerCommit) break;
+      const size = this.writer.sizeOf(next.request);
+      if (group.length > 0 && events + size > this.options.maxEventsPerCommit) break;
       group.push(this.pending.shift()!);
-      events += next.request.events.length;
+      events += size;
     }
     this.pendingEvents -= events;
+    let results: Res[];
     try {
-      const results = await this.store.appendEvents(group.map((p) => p.request));
-      for (const [i, p] of group.entries()) p.resolve(results[i]!);
+      results = await this.writer.write(group.map((p) => p.request));
     } catch (error) {
       for (const p of group) p.reject(error);
+      return;
+    }
+    for (const [i, p] of group.entries()) p.resolve(results[i]!);
+    try {
+      this.onCommit?.(
+        group.map((p) => p.request),
+        results,
+      );
+    } catch {
+      // A listener's failure must not undo an acknowledged commit.
     }
   }
 

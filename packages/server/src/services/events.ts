@@ -14,7 +14,7 @@ import {
 } from '@logbook/protocol';
 import { type Principal, tenantFor } from '../auth/principal.ts';
 import { eventFromStored, prepareEvent } from '../domain/event.ts';
-import { toIso } from '../domain/time.ts';
+import { MAX_TIME_MS, MIN_TIME_MS, toIso } from '../domain/time.ts';
 import { encodeCursor } from '../query/cursor.ts';
 import { BUCKET_MS, eventPageRequest, statsRequest } from '../query/event-filter.ts';
 
@@ -23,7 +23,8 @@ const alignDown = (ms: number, step: number) => Math.floor(ms / step) * step;
 const alignUp = (ms: number, step: number) => Math.ceil(ms / step) * step;
 
 import type { Store } from '../store/store.ts';
-import { AppendQueue } from './append-queue.ts';
+import { AppendQueue, type AppendQueueOptions } from './append-queue.ts';
+import type { EventRedaction, RedactRequest, RedactResult } from './redaction.ts';
 
 export class EventService {
   readonly queue: AppendQueue;
@@ -31,8 +32,24 @@ export class EventService {
   constructor(
     private readonly store: Store,
     private readonly clock: () => number = Date.now,
+    /** Group-commit size and the bound on waiting events (back-pressure); AppendQueue's defaults when unset. */
+    queueOptions?: AppendQueueOptions,
   ) {
-    this.queue = new AppendQueue(store);
+    this.queue = new AppendQueue(store, queueOptions);
+  }
+
+  private redaction: EventRedaction | null = null;
+
+  /** Wired by createServices: redaction records through self-audit, which itself appends through this service. */
+  useRedaction(redaction: EventRedaction): void {
+    this.redaction = redaction;
+  }
+
+  /** Deletes event payloads with a record in the log (see services/redaction.ts); leaf hashes stay. */
+  async redact(principal: Principal, request: RedactRequest): Promise<RedactResult> {
+    if (!this.redaction)
+      throw new Error('EventService.redact: no redaction service was wired (createServices does it)');
+    return this.redaction.redact(principal, request);
   }
 
   /** `batch` tells whether the client sent `{ events: [...] }`, so errors can name `body/events/3`. */
@@ -87,6 +104,32 @@ export class EventService {
       data: page.rows.map((row) => eventFromStored(row.body, row.seq, row.leafHash)),
       nextCursor: page.lastOrderKey === null ? null : encodeCursor(page.lastOrderKey, request.order),
       ...(page.total !== undefined ? { total: page.total } : {}),
+    };
+  }
+
+  /**
+   * All-time counts of a tenant (no time window, no histogram), from the same rollups as stats(): what the
+   * compatibility surfaces' summaries report. `top` bounds the actors listed.
+   */
+  async totals(
+    principal: Principal,
+    options: { tenant?: string; top?: number } = {},
+  ): Promise<Pick<EventStats, 'total' | 'last24h' | 'byAction' | 'byTargetType' | 'topActors'>> {
+    const tenant = tenantFor(principal, options.tenant, DEFAULT_TENANT);
+    const result = await this.store.eventStats({
+      tenant,
+      fromMs: MIN_TIME_MS,
+      toMs: MAX_TIME_MS,
+      bucket: 'day',
+      top: options.top ?? 10,
+      nowMs: this.clock(),
+    });
+    return {
+      total: result.total,
+      last24h: result.last24h,
+      byAction: result.byAction,
+      byTargetType: result.byTargetType,
+      topActors: result.topActors,
     };
   }
 

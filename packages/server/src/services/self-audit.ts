@@ -1,6 +1,6 @@
 // Logbook audits itself: logins, key and user changes (and later retention changes, deletions, exports) are
 // audit events appended through the same path as everyone's events, so they are in the same tamper-evident log.
-import { DEFAULT_TENANT, type EventInput, type EventOutcome } from '@logbook/protocol';
+import { type AppendedEvent, DEFAULT_TENANT, type EventInput, type EventOutcome } from '@logbook/protocol';
 import { type Principal, SYSTEM_PRINCIPAL } from '../auth/principal.ts';
 import type { EventService } from './events.ts';
 
@@ -20,6 +20,13 @@ export const SELF_AUDIT_ACTIONS = {
   userCreate: 'logbook.user.create',
   userDisable: 'logbook.user.disable',
   userEnable: 'logbook.user.enable',
+  retentionSet: 'logbook.retention.set',
+  retentionRun: 'logbook.retention.run',
+  eventsExport: 'logbook.events.export',
+  /** Event payloads deleted (erasure, retention, a compatible API's delete); the verifier reads these records. */
+  eventsRedact: 'logbook.events.redact',
+  /** A system log entry deleted by id (system logs have no Merkle log, so it is a plain delete). */
+  logsDelete: 'logbook.logs.delete',
 } as const;
 export type SelfAuditAction = (typeof SELF_AUDIT_ACTIONS)[keyof typeof SELF_AUDIT_ACTIONS];
 
@@ -28,6 +35,8 @@ export type AuditActor = Principal | { kind: 'user'; id: string; name: string; t
 
 export interface SelfAuditEntry {
   actor: AuditActor;
+  /** The tenant log the event goes to; default: the actor's tenant, else the default tenant. */
+  tenant?: string;
   action: SelfAuditAction;
   outcome?: EventOutcome;
   target?: { type: string; id: string; name?: string };
@@ -43,7 +52,7 @@ export class SelfAudit {
   constructor(private readonly events: EventService) {}
 
   /** Appends one event and resolves once it is durable (the caller's answer waits for it). */
-  async record(entry: SelfAuditEntry): Promise<void> {
+  async record(entry: SelfAuditEntry): Promise<AppendedEvent> {
     const { actor } = entry;
     const context = {
       ...(clip(entry.context?.ip, 64) ? { ip: clip(entry.context?.ip, 64) } : {}),
@@ -51,7 +60,7 @@ export class SelfAudit {
       ...(clip(entry.context?.requestId, 256) ? { requestId: clip(entry.context?.requestId, 256) } : {}),
     };
     const input: EventInput = {
-      tenant: actor.tenant ?? DEFAULT_TENANT,
+      tenant: entry.tenant ?? actor.tenant ?? DEFAULT_TENANT,
       action: entry.action,
       actor: {
         id: actor.id.slice(0, 256),
@@ -65,6 +74,7 @@ export class SelfAudit {
       ...(Object.keys(context).length > 0 ? { context } : {}),
     };
     if (Object.keys(input.details ?? {}).length === 0) delete input.details;
-    await this.events.append(SYSTEM_PRINCIPAL, [input], false);
+    const [appended] = await this.events.append(SYSTEM_PRINCIPAL, [input], false);
+    return appended!;
   }
 }

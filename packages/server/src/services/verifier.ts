@@ -21,8 +21,9 @@ import {
   toHex,
 } from '@logbook/protocol';
 import type { EventBody } from '../domain/event.ts';
-import type { LogEntryRow, PackedLogWindow, Store } from '../store/store.ts';
+import type { LogEntryRow, PackedLogWindow, PackedLogWorker, Store } from '../store/store.ts';
 import { checkpointOrigin } from './integrity.ts';
+import { REDACTION_ACTION } from './redaction.ts';
 
 export const FINDING_KINDS = [
   'seq-gap',
@@ -40,6 +41,9 @@ export const FINDING_KINDS = [
   'witness-root',
   'witness-beyond-log',
   'orphan-tenant',
+  'seq-out-of-range',
+  'payload-mismatch',
+  'redaction-unrecorded',
 ] as const;
 export type FindingKind = (typeof FINDING_KINDS)[number];
 
@@ -72,6 +76,8 @@ export interface VerifyOptions {
   packed?: boolean;
   /** Worker threads hashing and parsing windows (default: one per CPU beyond the first, at most 3; 0: none). */
   workers?: number;
+  /** Let workers read windows on their own connections when the store offers it (default: on 4+ cores). */
+  workerReads?: boolean;
   /** Start workers only when at least this many events are to be verified (default 50,000). */
   workerThreshold?: number;
 }
@@ -84,6 +90,11 @@ export interface VerifyReport {
   witnessCopies: number;
   /** Events per tenant after its latest checkpoint: present, but not yet covered by a signature. */
   unsigned: Record<string, number>;
+  /**
+   * Redacted entries per tenant (payload deleted by a recorded deletion — erasure, retention, a surface's delete —
+   * leaf hash kept and checked); tenants without any are absent.
+   */
+  redacted: Record<string, number>;
   seconds: number;
   findings: Finding[];
 }
@@ -883,9 +894,14 @@ export const { checkWindow, columnSuspects, parseCanonicalIsoTime } = windowChec
 // ---------------------------------------------------------------------------------------------
 // Worker threads for checkWindow: the main thread reads windows and builds the tree while workers hash and parse.
 
-const WORKER_SOURCE = `'use strict';
+/**
+ * A worker: checks windows it is sent, and — given the store's PackedLogWorker as workerData — reads windows itself
+ * on its own connection, so that reading (one core per connection) runs in parallel too.
+ */
+function workerSource(reader: PackedLogWorker | null): string {
+  return `'use strict';
 var __name = (fn) => fn; // a transpiler keeping function names may reference it
-const { parentPort } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
 const { createHash, hash } = require('node:crypto');
 const { isUtf8 } = require('node:buffer');
 const sha256Latin1 =
@@ -893,30 +909,73 @@ const sha256Latin1 =
     ? (data) => hash('sha256', data, 'binary')
     : (data) => createHash('sha256').update(data).digest('binary');
 const { checkWindow } = (${windowCheckCode.toString()})(sha256Latin1, isUtf8);
+let read = null;
+try {
+  read = ${reader ? `(${reader.source})(workerData)` : 'null'};
+} catch {}
+const wholeBuffers = (views) => {
+  const list = [];
+  for (const v of views) {
+    if (v && v.buffer instanceof ArrayBuffer && v.byteOffset === 0 && v.byteLength === v.buffer.byteLength &&
+        !list.includes(v.buffer)) list.push(v.buffer);
+  }
+  return list;
+};
 parentPort.on('message', (job) => {
   let result = { leaves: null, suspects: null };
+  if (job.kind === 'read') {
+    let window;
+    try {
+      if (!read) throw new Error('no reader');
+      window = read(job.tenant, job.fromSeq, job.limit);
+    } catch {
+      parentPort.postMessage({ id: job.id, failed: true });
+      return;
+    }
+    try {
+      if (window && window.count > 0) result = checkWindow(window.bodies, window.bodyOffsets, window.columns, window.count);
+    } catch {}
+    const views = window
+      ? [window.seqs, window.bodies, window.bodyOffsets, window.leafHashes, window.columns, result.leaves]
+      : [result.leaves];
+    parentPort.postMessage({ id: job.id, window, ...result }, wholeBuffers(views));
+    return;
+  }
   try {
     result = checkWindow(job.bodies, job.bodyOffsets, job.columns, job.count);
   } catch {}
   parentPort.postMessage({ id: job.id, ...result }, result.leaves ? [result.leaves.buffer] : []);
 });
 `;
+}
+
+/** A window a worker read and checked. */
+export interface WorkerWindow {
+  window: PackedLogWindow | null;
+  check: WindowCheck | null;
+}
+
+type WorkerReply = { id: number; failed?: boolean; window?: PackedLogWindow | null } & WindowCheck;
 
 /** Runs checkWindow on worker threads (none: in this thread). Resolves null when a worker failed. */
 export class WindowCheckers {
   private readonly workers: Worker[] = [];
-  private readonly pending = new Map<number, (check: WindowCheck | null) => void>();
+  private readonly pending = new Map<number, (reply: WorkerReply | null) => void>();
   private jobs = 0;
   private usable = true;
+  /** Workers read windows themselves (the store gave a PackedLogWorker) until one fails to. */
+  private reading: boolean;
 
-  constructor(workers: number) {
+  constructor(workers: number, reader: PackedLogWorker | null = null) {
+    this.reading = reader !== null && workers > 0;
     try {
+      const source = workerSource(reader);
       for (let i = 0; i < workers; i++) {
-        const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] });
-        worker.on('message', (message: { id: number } & WindowCheck) => {
+        const worker = new Worker(source, { eval: true, execArgv: [], workerData: reader?.data ?? null });
+        worker.on('message', (message: WorkerReply) => {
           const resolve = this.pending.get(message.id);
           this.pending.delete(message.id);
-          resolve?.({ leaves: message.leaves, suspects: message.suspects });
+          resolve?.(message);
         });
         worker.on('error', () => this.fail());
         worker.on('exit', () => this.fail());
@@ -949,12 +1008,48 @@ export class WindowCheckers {
       }
     }
     return new Promise((resolve) => {
-      this.pending.set(id, resolve);
+      this.pending.set(id, (reply) =>
+        resolve(reply ? { leaves: reply.leaves, suspects: reply.suspects } : null),
+      );
       try {
-        worker.postMessage({ id, bodies, bodyOffsets, columns, count }, transfer);
+        worker.postMessage({ id, kind: 'check', bodies, bodyOffsets, columns, count }, transfer);
       } catch {
         this.pending.delete(id);
         resolve(checkWindow(bodies, bodyOffsets, columns, count));
+      }
+    });
+  }
+
+  /** Whether workers read windows themselves (readAndCheck) rather than being sent them (check). */
+  get reads(): boolean {
+    return this.reading && this.usable && this.workers.length > 0;
+  }
+
+  /**
+   * A worker reads the window (its own connection) and checks it. Null: it could not read, so the caller reads the
+   * window itself (and later windows are no longer sent to workers to read).
+   */
+  readAndCheck(tenant: string, fromSeq: number, limit: number): Promise<WorkerWindow | null> {
+    if (!this.reads) return Promise.resolve(null);
+    const id = this.jobs++;
+    const worker = this.workers[id % this.workers.length]!;
+    return new Promise((resolve) => {
+      this.pending.set(id, (reply) => {
+        if (!reply || reply.failed) {
+          if (reply?.failed) this.reading = false;
+          resolve(null);
+          return;
+        }
+        resolve({
+          window: reply.window ?? null,
+          check: { leaves: reply.leaves, suspects: reply.suspects },
+        });
+      });
+      try {
+        worker.postMessage({ id, kind: 'read', tenant, fromSeq, limit });
+      } catch {
+        this.pending.delete(id);
+        resolve(null);
       }
     });
   }
@@ -994,6 +1089,9 @@ class TenantLogVerifier {
   private readonly signedSizes: number[];
   private readonly nodes = new WindowNodes();
   private readonly root = new Uint8Array(32);
+  /** Redacted entries seen, and the deletion records they name (seq → problem, or null when the record is sound). */
+  redacted = 0;
+  private readonly records = new Map<number, Promise<RedactionRecord | string>>();
 
   constructor(
     private readonly store: Store,
@@ -1002,6 +1100,8 @@ class TenantLogVerifier {
     private readonly report: Report,
     private readonly batchSize: number,
     private readonly checkers: WindowCheckers | null,
+    /** The log size recorded when verification began: entries from here on were appended since (or forged). */
+    private readonly size: number,
   ) {
     this.signedSizes = [...signedBySize.keys()].sort((a, b) => a - b);
   }
@@ -1010,41 +1110,82 @@ class TenantLogVerifier {
   async verify(progress: (entries: number) => void): Promise<void> {
     if (!this.checkers || typeof this.store.readLogPacked !== 'function') {
       for (let fromSeq = 0; ; ) {
-        const rows = await this.store.readLog(this.tenant, fromSeq, this.batchSize);
+        const rows = await this.readLog(fromSeq);
         if (rows.length === 0) return;
         await this.exactWindow(rows);
         fromSeq = rows[rows.length - 1]!.seq + 1;
         progress(rows.length);
       }
     }
-    // The window after the current one is read (and handed to a worker) before the current one's tree is built.
-    let current = this.prefetch(0);
+    // Windows ahead of the current one are read (by workers, or here and handed to a worker) while this one's tree is
+    // built: one ahead when this thread reads, one per worker and one more when workers read for themselves.
+    const depth = this.checkers.reads ? this.checkers.threads + 1 : 1;
+    const queue: Promise<Prefetched>[] = [];
+    let planned = 0; // where the next read-ahead starts
+    let nextSeq = 0; // one past the last entry verified
+    const fill = () => {
+      while (queue.length < depth) {
+        const limit = this.windowAt(planned);
+        if (limit === 0) return;
+        queue.push(this.prefetch(planned));
+        planned += limit;
+      }
+    };
+    fill();
     for (;;) {
-      const { fromSeq, window, check } = await current;
+      const ahead = queue.shift();
+      if (!ahead) return;
+      const { fromSeq, window, check } = await ahead;
+      if (fromSeq !== nextSeq) {
+        // The plan assumed full, gap-free windows and the log differs: read ahead again from where it stands.
+        queue.length = 0;
+        planned = nextSeq;
+        fill();
+        continue;
+      }
       if (window?.count === 0) return;
-      let nextFrom = window ? window.seqs[window.count - 1]! + 1 : Number.NaN;
-      let next = window ? this.prefetch(nextFrom) : null;
       let entries = window && fromSeq === this.range.size ? await this.fastWindow(window, await check) : -1;
-      if (entries < 0) {
-        const rows = await this.store.readLog(this.tenant, fromSeq, this.batchSize);
+      if (entries >= 0) {
+        nextSeq = window!.seqs[window!.count - 1]! + 1;
+      } else {
+        const rows = await this.readLog(fromSeq);
         if (rows.length === 0) return;
         await this.exactWindow(rows);
         entries = rows.length;
-        const after = rows[rows.length - 1]!.seq + 1;
-        if (after !== nextFrom || !next) {
-          nextFrom = after;
-          next = this.prefetch(after);
-        }
+        nextSeq = rows[rows.length - 1]!.seq + 1;
       }
       progress(entries);
-      current = next!;
+      fill();
     }
   }
 
+  /** Entries still to read from fromSeq in one window: none at or past the size recorded when verification began. */
+  private windowAt(fromSeq: number): number {
+    return Math.max(0, Math.min(this.batchSize, this.size - fromSeq));
+  }
+
+  private readLog(fromSeq: number): Promise<LogEntryRow[]> {
+    const limit = this.windowAt(fromSeq);
+    return limit === 0 ? Promise.resolve([]) : this.store.readLog(this.tenant, fromSeq, limit);
+  }
+
   private prefetch(fromSeq: number): Promise<Prefetched> {
+    const limit = this.windowAt(fromSeq);
+    if (this.checkers!.reads) {
+      return this.checkers!.readAndCheck(this.tenant, fromSeq, limit).then((read) =>
+        read
+          ? { fromSeq, window: read.window, check: Promise.resolve(read.check) }
+          : this.prefetchHere(fromSeq, limit),
+      );
+    }
+    return this.prefetchHere(fromSeq, limit);
+  }
+
+  /** Reads the window in this thread and hands it to a checker. */
+  private prefetchHere(fromSeq: number, limit: number): Promise<Prefetched> {
     const none = { fromSeq, window: null, check: Promise.resolve(null) };
     try {
-      return this.store.readLogPacked!(this.tenant, fromSeq, this.batchSize).then(
+      return this.store.readLogPacked!(this.tenant, fromSeq, limit).then(
         (window) => ({
           fromSeq,
           window,
@@ -1190,6 +1331,14 @@ class TenantLogVerifier {
               : `seq ${row.seq} appears twice: an event was inserted`,
         });
       }
+      if (row.redactedBy !== null) {
+        // The payload is gone; the leaf hash stays in the tree and is checked by every root and node above it.
+        await this.checkRedaction(row);
+        this.redacted += 1;
+        range.append(row.leafHash, 0, sink);
+        await this.checkSignedRoots(compareNodes);
+        continue;
+      }
       const leaf = hashLeafOfText(row.body);
       if (!bytesEqual(leaf, row.leafHash)) {
         report({
@@ -1220,20 +1369,81 @@ class TenantLogVerifier {
         });
       }
       range.append(leaf, 0, sink);
-      for (const s of this.signedBySize.get(range.size) ?? []) {
-        if (!bytesEqual(range.root(), s.root)) {
-          await compareNodes();
-          report({
-            tenant,
-            seq: range.size - 1,
-            kind: s.source === 'checkpoint' ? 'checkpoint-root' : 'witness-root',
-            message: `the first ${range.size} events do not hash to the root signed in the ${s.where}: history up to seq ${range.size - 1} was rewritten (or reordered)`,
-          });
-        }
-      }
+      await this.checkSignedRoots(compareNodes);
     }
     await compareNodes();
   }
+
+  private async checkSignedRoots(compareNodes: () => Promise<void>): Promise<void> {
+    const { range } = this;
+    for (const s of this.signedBySize.get(range.size) ?? []) {
+      if (!bytesEqual(range.root(), s.root)) {
+        await compareNodes();
+        this.report({
+          tenant: this.tenant,
+          seq: range.size - 1,
+          kind: s.source === 'checkpoint' ? 'checkpoint-root' : 'witness-root',
+          message: `the first ${range.size} events do not hash to the root signed in the ${s.where}: history up to seq ${range.size - 1} was rewritten (or reordered)`,
+        });
+      }
+    }
+  }
+
+  /**
+   * A redacted entry must name a later entry of the same log that is a deletion record (action REDACTION_ACTION,
+   * itself live) whose criteria cover it: its id is listed, or it occurred before the record's cut-off. So a payload
+   * can only disappear together with an audit event saying who deleted what and why, inside the signed log.
+   */
+  private async checkRedaction(row: LogEntryRow): Promise<void> {
+    const recordSeq = row.redactedBy!;
+    let record = this.records.get(recordSeq);
+    if (!record) {
+      record = this.readRecord(recordSeq);
+      this.records.set(recordSeq, record);
+    }
+    const found = await record;
+    let problem: string | null = typeof found === 'string' ? found : null;
+    if (!problem && recordSeq <= row.seq) problem = `it names seq ${recordSeq}, which is not after it`;
+    if (!problem && typeof found !== 'string') {
+      const covered = found.ids
+        ? found.ids.has(row.id)
+        : found.beforeMs !== null && row.occurredMs < found.beforeMs;
+      if (!covered) problem = `the deletion record at seq ${recordSeq} does not cover event ${row.id}`;
+    }
+    if (problem) {
+      this.report({
+        tenant: this.tenant,
+        seq: row.seq,
+        kind: 'redaction-unrecorded',
+        message: `event ${row.id} has no payload, but ${problem}: it was deleted outside Logbook`,
+      });
+    }
+  }
+
+  private async readRecord(seq: number): Promise<RedactionRecord | string> {
+    const [entry] = await this.store.readLog(this.tenant, seq, 1);
+    if (!entry || entry.seq !== seq) return `its deletion record (seq ${seq}) does not exist`;
+    if (entry.redactedBy !== null) return `its deletion record (seq ${seq}) is itself redacted`;
+    if (entry.action !== REDACTION_ACTION)
+      return `seq ${seq} is not a deletion record (action ${entry.action})`;
+    try {
+      const details = (JSON.parse(entry.body) as EventBody).details as
+        | { ids?: unknown; before?: unknown }
+        | undefined;
+      if (Array.isArray(details?.ids)) return { ids: new Set(details.ids.map(String)), beforeMs: null };
+      if (typeof details?.before === 'string' && Number.isFinite(Date.parse(details.before))) {
+        return { ids: null, beforeMs: Date.parse(details.before) };
+      }
+    } catch {
+      // reported below; the record's own hash check reports the damaged body
+    }
+    return `its deletion record (seq ${seq}) states no ids and no cut-off`;
+  }
+}
+
+interface RedactionRecord {
+  ids: Set<string> | null;
+  beforeMs: number | null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1254,13 +1464,20 @@ export async function verifyStore(store: Store, options: VerifyOptions): Promise
   let checkpointCount = 0;
   let witnessCount = 0;
   const unsigned: Record<string, number> = {};
+  const redacted: Record<string, number> = {};
   let toVerifyCount = logs.length;
   const packed = (options.packed ?? true) && typeof store.readLogPacked === 'function';
+  // Workers that read for themselves leave this thread mostly waiting: one per core. Otherwise this thread reads,
+  // and workers take the cores beyond it. On two cores both layouts are CPU-bound at about the same rate (reading,
+  // hashing and building the tree cost ~11 µs per event in all), and worker reads pay each worker's warm-up and a
+  // third thread's contention, so they start at four cores, where this thread's reading would be the limit.
+  const cores = availableParallelism();
+  const reader = packed && (options.workerReads ?? cores >= 4) ? (store.packedLogWorker?.() ?? null) : null;
   const workers =
     total >= (options.workerThreshold ?? 50_000)
-      ? (options.workers ?? Math.min(3, Math.max(0, availableParallelism() - 1)))
+      ? (options.workers ?? (reader ? Math.min(4, cores) : Math.min(3, Math.max(0, cores - 1))))
       : 0;
-  const checkers = packed ? new WindowCheckers(workers) : null;
+  const checkers = packed ? new WindowCheckers(workers, reader) : null;
 
   try {
     if (keys.length === 0) throw new Error('verifyStore needs at least one verifier key');
@@ -1334,12 +1551,21 @@ export async function verifyStore(store: Store, options: VerifyOptions): Promise
       const signedBySize = new Map<number, SignedRoot[]>();
       for (const s of signed) signedBySize.set(s.size, [...(signedBySize.get(s.size) ?? []), s]);
 
-      const tenantLog = new TenantLogVerifier(store, tenant, signedBySize, report, batchSize, checkers);
+      const tenantLog = new TenantLogVerifier(
+        store,
+        tenant,
+        signedBySize,
+        report,
+        batchSize,
+        checkers,
+        log.size,
+      );
       await tenantLog.verify((entries) => {
         done += entries;
         options.onProgress?.(done, total);
       });
       const range = tenantLog.range.toCompactRange();
+      if (tenantLog.redacted > 0) redacted[tenant] = tenantLog.redacted;
 
       const size = range.size;
       if (log.size !== size) {
@@ -1348,6 +1574,32 @@ export async function verifyStore(store: Store, options: VerifyOptions): Promise
           seq: Math.min(size, log.size),
           kind: 'size-mismatch',
           message: `the log records ${log.size} events but ${size} are stored: ${log.size > size ? 'the newest events were deleted' : 'events were inserted'}`,
+        });
+      }
+      // Reading stopped at the size recorded at the start; what lies outside it is judged on one snapshot, so a
+      // live database (other processes appending) is not mistaken for a forged one.
+      const bounds = await store.logBounds(tenant);
+      if (bounds.minSeq !== null && bounds.minSeq < 0) {
+        report({
+          tenant,
+          seq: bounds.minSeq,
+          kind: 'seq-out-of-range',
+          message: `an entry at seq ${bounds.minSeq} exists, below the first seq 0: it was inserted outside Logbook`,
+        });
+      }
+      if (bounds.entries !== bounds.size || (bounds.maxSeq ?? -1) !== bounds.size - 1) {
+        report({
+          tenant,
+          seq: Math.min(bounds.size, (bounds.maxSeq ?? -1) + 1),
+          kind: 'size-mismatch',
+          message: `the log records ${bounds.size} events but ${bounds.entries} are stored (highest seq ${bounds.maxSeq ?? 'none'}): ${bounds.entries > bounds.size ? 'events were inserted' : 'events were deleted'}`,
+        });
+      }
+      if (bounds.payloads !== bounds.entries - bounds.redacted) {
+        report({
+          tenant,
+          kind: 'payload-mismatch',
+          message: `${bounds.payloads} event payloads are stored for ${bounds.entries - bounds.redacted} live log entries: payload rows were inserted or deleted outside Logbook`,
         });
       }
       const head = await store.getTreeHead(tenant);
@@ -1363,7 +1615,9 @@ export async function verifyStore(store: Store, options: VerifyOptions): Promise
         });
       }
       for (const s of signed) {
-        if (s.size > size) {
+        // Signed after verification began (another process is appending): its events exist, just not read now.
+        const appendedSince = size === log.size && s.size <= bounds.size;
+        if (s.size > size && !appendedSince) {
           report({
             tenant,
             seq: size,
@@ -1387,6 +1641,7 @@ export async function verifyStore(store: Store, options: VerifyOptions): Promise
     checkpoints: checkpointCount,
     witnessCopies: witnessCount,
     unsigned,
+    redacted,
     seconds: (performance.now() - started) / 1000,
     findings,
   };

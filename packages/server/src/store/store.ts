@@ -2,7 +2,9 @@
 // Adapters (sqlite/, postgres/) implement it; only start.ts and tests import an adapter.
 import type { CompactRange, NodeId } from '@logbook/protocol';
 import type { PreparedEvent } from '../domain/event.ts';
+import type { PreparedLogEntry } from '../domain/log-entry.ts';
 import type { EventFilter, EventPageRequest, StatsRequest } from '../query/event-filter.ts';
+import type { LogFilter, LogPageRequest, LogStatsRequest } from '../query/log-filter.ts';
 
 /** What differs between backends, stated as facts services may branch on (never `if (sqlite)`). */
 export interface StoreCapabilities {
@@ -84,6 +86,38 @@ export interface LogEntryRow {
   ip: string | null;
   body: string;
   leafHash: Uint8Array;
+  /**
+   * Null for a live entry. For a redacted one: the seq of the audit event that recorded its deletion; its payload
+   * is gone (body '', columns blank), its id, seq, time and leaf hash stay.
+   */
+  redactedBy: number | null;
+}
+
+/** Which events one redaction call removes the payloads of: by id, or all that occurred before an instant. */
+export interface RedactionTarget {
+  tenant: string;
+  ids?: string[];
+  beforeMs?: number;
+  /** Seq of the audit event recording this deletion: only older entries are redacted, and each remembers it. */
+  recordSeq: number;
+  /** Entries with these actions are never redacted (the deletion records themselves: they are the proof). */
+  keepActions: string[];
+  /** At most this many per call, so that each call is one short transaction; the service calls again. */
+  limit: number;
+}
+
+/** One tenant's log as stored, read in one snapshot (the verifier compares it with what it read window by window). */
+export interface LogBounds {
+  /** The size the tenant log records. */
+  size: number;
+  /** Log entries stored (live and redacted), and their lowest and highest seq. */
+  entries: number;
+  minSeq: number | null;
+  maxSeq: number | null;
+  /** Entries whose payload was deleted by a recorded redaction. */
+  redacted: number;
+  /** Payload rows stored (what lists can show): entries − redacted unless rows were added or removed outside. */
+  payloads: number;
 }
 
 /**
@@ -111,6 +145,15 @@ export interface PackedLogWindow {
    * occurred_ms as a JSON integer, NULL as null.
    */
   columns: Uint8Array;
+}
+
+/**
+ * A readLogPacked for worker threads: `source` is CommonJS source of an expression `(data) => reader`, where
+ * reader(tenant, fromSeq, limit) returns what readLogPacked would (synchronously); `data` is structured-cloneable.
+ */
+export interface PackedLogWorker {
+  source: string;
+  data: unknown;
 }
 
 export type ApiKeyScope = string;
@@ -146,6 +189,41 @@ export interface UserRecord {
   lastLoginMs: number | null;
 }
 
+/** How long one tenant's stream (`events`, `logs`) is kept; the SQL lives in store/<backend>/retention.ts. */
+export interface RetentionPolicyRecord {
+  tenant: string;
+  stream: string;
+  /** Days to keep; 0 = forever. */
+  days: number;
+  updatedMs: number;
+  /** Who set it (principal id). */
+  updatedBy: string;
+}
+
+/** One stored system-log entry (the second stream: not in the Merkle log). The SQL lives in store/<backend>/logs.ts. */
+export interface StoredLogRow {
+  orderKey: bigint;
+  /** Arrival position in the tenant's log stream: 0, 1, 2, … in commit order (the live tail's cursor). */
+  seq: number;
+  /** JSON of the wire LogEntry. */
+  body: string;
+}
+
+export interface LogPage {
+  rows: StoredLogRow[];
+  /** Present when more rows may follow. */
+  lastOrderKey: bigint | null;
+}
+
+export interface LogStatsResult {
+  /** Level number → count in the window. */
+  byLevel: Map<number, number>;
+  /** The `top` services by count in the window, largest first. */
+  byService: { service: string; count: number }[];
+  /** Hour start (epoch ms) → level number → count; only non-empty hours. */
+  hours: Map<number, Map<number, number>>;
+}
+
 /** Filter of admin listings: only credentials bound to this tenant. */
 export interface IdentityFilter {
   tenant?: string;
@@ -158,6 +236,7 @@ export interface Store {
 
   /** Appends several requests in one transaction (group commit); resolves after the commit is durable. */
   appendEvents(requests: AppendRequest[]): Promise<AppendResult[]>;
+  /** A live event (null when absent or redacted). */
   getEvent(tenant: string, id: string): Promise<StoredEventRow | null>;
   listEvents(page: EventPageRequest): Promise<EventPage>;
   countEvents(filter: EventFilter): Promise<number>;
@@ -177,16 +256,29 @@ export interface Store {
     fromIndex: number,
     toIndex: number,
   ): Promise<{ index: number; hash: Uint8Array }[]>;
+  /** A live event by seq (null when absent or redacted). */
   getEventBySeq(tenant: string, seq: number): Promise<StoredEventRow | null>;
-  /** Log entries with seq >= fromSeq in seq order, at most `limit`. */
+  /** Log entries (live and redacted) with seq >= fromSeq in seq order, at most `limit`. */
   readLog(tenant: string, fromSeq: number, limit: number): Promise<LogEntryRow[]>;
   /**
    * Optional fast path for `logbook verify`: the window readLog(tenant, fromSeq, limit) returns, packed (see
    * PackedLogWindow). Resolves null for a window the adapter cannot pack exactly — a seq that is not an integer, a
-   * leaf hash that is not a 32-byte blob, a column of an unexpected type — and the verifier then reads that window
+   * leaf hash that is not a 32-byte blob, a column of an unexpected type, a redacted entry — and the verifier then reads that window
    * with readLog. Without this method the verifier reads every window with readLog (same findings, slower).
    */
   readLogPacked?(tenant: string, fromSeq: number, limit: number): Promise<PackedLogWindow | null>;
+  /**
+   * Optional, with readLogPacked: how a worker thread reads the same windows on its own connection, so that the
+   * verifier reads several windows at once (SQLite reads are synchronous: one connection is one core).
+   */
+  packedLogWorker?(): PackedLogWorker;
+  logBounds(tenant: string): Promise<LogBounds>;
+  /**
+   * Removes the payloads of up to `limit` live entries matching the target (ids, or occurred before beforeMs) with
+   * seq < recordSeq, in one transaction: lists, search, counts and stats stop showing them; seq, id, time and leaf
+   * hash stay for proofs. Returns the ids redacted now (fewer than `limit`: nothing left to do).
+   */
+  redactEvents(target: RedactionTarget): Promise<string[]>;
   saveCheckpoint(checkpoint: StoredCheckpoint): Promise<void>;
   /** The checkpoint at exactly `treeSize`, or the latest one when treeSize is omitted. */
   getCheckpoint(tenant: string, treeSize?: number): Promise<StoredCheckpoint | null>;
@@ -216,6 +308,35 @@ export interface Store {
    */
   setUserDisabled(id: string, disabledMs: number | null, nowMs: number): Promise<UserRecord | null>;
   recordUserLogin(id: string, loginMs: number): Promise<void>;
+
+  /** The stored retention policy of one tenant's stream (null: none set, the configured default applies). */
+  getRetentionPolicy(tenant: string, stream: string): Promise<RetentionPolicyRecord | null>;
+  /** Every stored retention policy, by tenant then stream. */
+  listRetentionPolicies(): Promise<RetentionPolicyRecord[]>;
+  /** Creates or replaces the policy of (tenant, stream). */
+  putRetentionPolicy(policy: RetentionPolicyRecord): Promise<void>;
+
+  /**
+   * Appends system-log entries in one transaction (group commit) and resolves after the commit is durable. Each entry
+   * gets its tenant's next seq; a tenant's seqs become visible in order (its appends are serialised), so a reader
+   * that has seen seq n never later finds a new entry below n.
+   */
+  appendLogs(entries: PreparedLogEntry[]): Promise<void>;
+  getLog(tenant: string, id: string): Promise<StoredLogRow | null>;
+  listLogs(page: LogPageRequest): Promise<LogPage>;
+  /** Entries matching a filter (a compatible API's page total). */
+  countLogs(filter: LogFilter): Promise<number>;
+  /** Deletes one entry (and its rollup count); resolves whether it existed. System logs have no Merkle log. */
+  deleteLog(tenant: string, id: string): Promise<boolean>;
+  logStats(request: LogStatsRequest): Promise<LogStatsResult>;
+  /** The tenant's entries with seq > afterSeq in seq (arrival) order, at most `limit`: what the live tail reads. */
+  readLogsAfter(tenant: string, afterSeq: number, limit: number): Promise<StoredLogRow[]>;
+  /** The highest seq of the tenant's log entries (-1: none yet). */
+  logHeadSeq(tenant: string): Promise<number>;
+  /** Tenants that have log entries. */
+  listLogTenants(): Promise<string[]>;
+  /** Deletes up to `limit` of the tenant's entries whose timestamp is before `beforeMs`; resolves how many went. */
+  deleteLogsBefore(tenant: string, beforeMs: number, limit: number): Promise<number>;
 
   /** Cheap liveness probe of the database. */
   ping(): Promise<void>;

@@ -1,10 +1,12 @@
 // The one error handler: every failure leaves as an ErrorBody with a catalog code and the request id.
 // It must never put a stack trace, SQL or any other internal detail into a response.
 import { ERROR_CATALOG, LogbookError } from '@logbook/protocol';
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import { storeFailure } from '../../store/failures.ts';
 import { validationIssues } from '../validation.ts';
 
-function toLogbookError(error: FastifyError, bodyLimit: number): LogbookError | null {
+/** Any error a route or hook raised, as a catalog error; null for an unexpected one (a 500). Surfaces reuse it. */
+export function toLogbookError(error: FastifyError, bodyLimit: number): LogbookError | null {
   if (error instanceof LogbookError) return error;
   if (error.validation) {
     const issues = validationIssues(error.validationContext ?? 'body', error.validation as never);
@@ -32,6 +34,9 @@ function toLogbookError(error: FastifyError, bodyLimit: number): LogbookError | 
   if (error instanceof SyntaxError || (error.statusCode === 400 && /JSON|proto/i.test(error.message))) {
     return new LogbookError('MALFORMED_JSON', `The request body is not valid JSON: ${error.message}`);
   }
+  // The database unreachable or the disk full: 503/507 with Retry-After, not a 500 (the client can act on it).
+  const storage = storeFailure(error);
+  if (storage) return storage;
   if (error.statusCode === 413) return new LogbookError('PAYLOAD_TOO_LARGE');
   if (error.statusCode === 415) return new LogbookError('UNSUPPORTED_MEDIA_TYPE');
   if (error.statusCode === 404) return new LogbookError('ROUTE_NOT_FOUND');
@@ -41,7 +46,17 @@ function toLogbookError(error: FastifyError, bodyLimit: number): LogbookError | 
   return null;
 }
 
-export function registerErrorHandling(app: FastifyInstance, bodyLimit: number): void {
+/** A compatibility surface's answer for a failure outside its routes (http/compat/index.ts compatErrorFor). */
+export type SurfaceErrorLookup = (
+  request: FastifyRequest,
+  error: LogbookError,
+) => { status: number; body: unknown } | undefined;
+
+export function registerErrorHandling(
+  app: FastifyInstance,
+  bodyLimit: number,
+  surfaceError?: SurfaceErrorLookup,
+): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const known = toLogbookError(error, bodyLimit);
     if (!known) {
@@ -53,14 +68,13 @@ export function registerErrorHandling(app: FastifyInstance, bodyLimit: number): 
     if (known.headers) reply.headers(known.headers);
     return reply.status(known.status).send(known.toBody(request.id));
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply
-      .status(404)
-      .send(
-        new LogbookError(
-          'ROUTE_NOT_FOUND',
-          `There is no route ${request.method} ${request.url.split('?')[0]}; see /docs for the API.`,
-        ).toBody(request.id),
-      ),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const error = new LogbookError(
+      'ROUTE_NOT_FOUND',
+      `There is no route ${request.method} ${request.url.split('?')[0]}; see /docs for the API.`,
+    );
+    // Under a compatibility surface's paths, that surface's 404 body.
+    const own = surfaceError?.(request, error);
+    return own ? reply.status(own.status).send(own.body) : reply.status(404).send(error.toBody(request.id));
+  });
 }

@@ -140,4 +140,70 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
       CREATE INDEX api_keys_tenant ON api_keys (tenant);
     `,
   },
+  {
+    name: '0005_system_logs',
+    sql: `
+      -- System logs (the second stream, store/postgres/logs.ts): no Merkle log. Partitioned by order_key (timestamp
+      -- ms << 20 | counter) into months like events (partitions.ts), so retention can drop whole months. seq is the
+      -- arrival position per tenant, allocated under the tenant's log_heads row lock, hence visible in commit order:
+      -- the live tail's cursor. Text columns COLLATE "C" as for events.
+      CREATE TABLE log_heads (
+        tenant text COLLATE "C" PRIMARY KEY,
+        seq bigint NOT NULL
+      );
+      CREATE TABLE logs (
+        tenant text COLLATE "C" NOT NULL,
+        order_key bigint NOT NULL,
+        seq bigint NOT NULL,
+        id text COLLATE "C" NOT NULL,
+        ts_ms bigint NOT NULL,
+        level smallint NOT NULL,
+        service text COLLATE "C" NOT NULL,
+        trace_id text COLLATE "C",
+        body text NOT NULL,
+        search tsvector NOT NULL,
+        PRIMARY KEY (tenant, order_key)
+      ) PARTITION BY RANGE (order_key);
+      CREATE TABLE logs_default PARTITION OF logs DEFAULT;
+      CREATE INDEX logs_seq ON logs (tenant, seq);
+      CREATE INDEX logs_id ON logs (tenant, id);
+      CREATE INDEX logs_service ON logs (tenant, service, order_key);
+      CREATE INDEX logs_level ON logs (tenant, level, order_key);
+      -- Message, details and trace/span ids (a trace id filter is a GIN lookup, no B-tree of random keys).
+      CREATE INDEX logs_search ON logs USING gin (search);
+      CREATE TABLE log_counts_hour (
+        tenant text COLLATE "C" NOT NULL,
+        hour integer NOT NULL,
+        level smallint NOT NULL,
+        service text COLLATE "C" NOT NULL,
+        count bigint NOT NULL,
+        PRIMARY KEY (tenant, hour, service, level)
+      );
+    `,
+  },
+  {
+    name: '0006_redaction',
+    sql: `
+      -- Redaction removes the payload row from events; the permanent leaf stays, marked with the seq of the audit
+      -- event that recorded the deletion (the verifier checks it).
+      ALTER TABLE log_leaves ADD COLUMN redacted_by bigint;
+      -- Redacted leaves per tenant, so an unfiltered count stays one read of tenant_logs.
+      ALTER TABLE tenant_logs ADD COLUMN redacted bigint NOT NULL DEFAULT 0;
+    `,
+  },
+  {
+    name: '0007_retention',
+    sql: `
+      -- Retention policy per tenant and stream (days to keep, 0 = forever); tenants without a row use
+      -- LOGBOOK_RETENTION_DAYS. Applying a policy redacts (services/retention.ts), so the log stays verifiable.
+      CREATE TABLE retention_policies (
+        tenant text COLLATE "C" NOT NULL,
+        stream text COLLATE "C" NOT NULL,
+        days integer NOT NULL,
+        updated_ms bigint NOT NULL,
+        updated_by text NOT NULL,
+        PRIMARY KEY (tenant, stream)
+      );
+    `,
+  },
 ];

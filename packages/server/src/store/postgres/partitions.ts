@@ -25,25 +25,33 @@ type Queryable = Pick<pg.PoolClient, 'query'>;
 
 const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 
+/** Tables partitioned this way: audit-event payloads and system logs (store/postgres/logs.ts). */
+export const PARTITIONED_TABLES = ['events', 'logs'] as const;
+export type PartitionedTable = (typeof PARTITIONED_TABLES)[number];
+
 export function monthStartUtc(ms: number, addMonths = 0): number {
   const d = new Date(ms);
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + addMonths, 1);
 }
 
-export function partitionName(monthStartMs: number): string {
+export function partitionName(monthStartMs: number, table: PartitionedTable = 'events'): string {
   const d = new Date(monthStartMs);
-  return `events_p${d.getUTCFullYear()}_${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
+  return `${table}_p${d.getUTCFullYear()}_${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
 }
 
 const COUNTER_BITS = 20n;
 const msOfKey = (key: bigint): number => Number(key >> COUNTER_BITS);
 
 /** The partitions of `events` with their bounds, oldest first, the default partition last. */
-export async function listEventPartitions(db: Queryable): Promise<EventPartition[]> {
+export async function listEventPartitions(
+  db: Queryable,
+  table: PartitionedTable = 'events',
+): Promise<EventPartition[]> {
   const { rows } = await db.query<{ name: string; bound: string }>(
     `SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound
        FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-      WHERE i.inhparent = 'events'::regclass`,
+      WHERE i.inhparent = $1::regclass`,
+    [table],
   );
   const partitions = rows.map(({ name, bound }): EventPartition => {
     const range = /FROM \('?(-?\d+)'?\) TO \('?(-?\d+)'?\)/.exec(bound);
@@ -60,20 +68,24 @@ export async function listEventPartitions(db: Queryable): Promise<EventPartition
  * Creates the monthly partitions from PARTITION_MONTHS_BEHIND before `nowMs` to PARTITION_MONTHS_AHEAD after it that
  * do not exist yet. Returns the names created.
  */
-export async function ensureEventPartitions(pool: pg.Pool, nowMs: number): Promise<string[]> {
+export async function ensureEventPartitions(
+  pool: pg.Pool,
+  nowMs: number,
+  table: PartitionedTable = 'events',
+): Promise<string[]> {
   const client = await pool.connect();
   const created: string[] = [];
   try {
     await client.query("BEGIN; SET LOCAL lock_timeout = '10s'");
     await client.query('SELECT pg_advisory_xact_lock($1)', [int8Param(PARTITION_LOCK)]);
-    const existing = await listEventPartitions(client);
+    const existing = await listEventPartitions(client, table);
     const defaultName = existing.find((p) => p.fromMs === null)?.name;
     const defaultPartition = defaultName === undefined ? undefined : quoteIdent(defaultName);
     for (let m = -PARTITION_MONTHS_BEHIND; m <= PARTITION_MONTHS_AHEAD; m++) {
       const fromMs = monthStartUtc(nowMs, m);
       const toMs = monthStartUtc(nowMs, m + 1);
       if (existing.some((p) => p.fromMs !== null && p.fromMs < toMs && p.toMs! > fromMs)) continue;
-      const name = partitionName(fromMs);
+      const name = partitionName(fromMs, table);
       const from = int8Param(orderKeyFloor(fromMs));
       const to = int8Param(orderKeyFloor(toMs));
       const moved = defaultPartition
@@ -86,17 +98,17 @@ export async function ensureEventPartitions(pool: pg.Pool, nowMs: number): Promi
         : false;
       if (moved) {
         // Rows of this month already sit in the default partition: move them into a new table, then attach it.
-        await client.query(`CREATE TABLE ${name} (LIKE events INCLUDING DEFAULTS)`);
+        await client.query(`CREATE TABLE ${name} (LIKE ${table} INCLUDING DEFAULTS)`);
         await client.query(
           `WITH moved AS (DELETE FROM ${defaultPartition} WHERE order_key >= $1 AND order_key < $2 RETURNING *)
            INSERT INTO ${name} SELECT * FROM moved`,
           [from, to],
         );
         await client.query(
-          `ALTER TABLE events ATTACH PARTITION ${name} FOR VALUES FROM (${from}) TO (${to})`,
+          `ALTER TABLE ${table} ATTACH PARTITION ${name} FOR VALUES FROM (${from}) TO (${to})`,
         );
       } else {
-        await client.query(`CREATE TABLE ${name} PARTITION OF events FOR VALUES FROM (${from}) TO (${to})`);
+        await client.query(`CREATE TABLE ${name} PARTITION OF ${table} FOR VALUES FROM (${from}) TO (${to})`);
       }
       created.push(name);
     }
@@ -114,12 +126,18 @@ export async function ensureEventPartitions(pool: pg.Pool, nowMs: number): Promi
  * Drops the monthly partitions that end at or before `cutoffMs` (retention): the payloads go, the log index
  * (log_leaves: leaf hashes, ids) and the Merkle nodes stay, so proofs and checkpoints still verify. Returns the names.
  */
-export async function dropEventPartitionsBefore(pool: pg.Pool, cutoffMs: number): Promise<string[]> {
+export async function dropEventPartitionsBefore(
+  pool: pg.Pool,
+  cutoffMs: number,
+  table: PartitionedTable = 'events',
+): Promise<string[]> {
   const client = await pool.connect();
   try {
     await client.query("BEGIN; SET LOCAL lock_timeout = '10s'");
     await client.query('SELECT pg_advisory_xact_lock($1)', [int8Param(PARTITION_LOCK)]);
-    const doomed = (await listEventPartitions(client)).filter((p) => p.toMs !== null && p.toMs <= cutoffMs);
+    const doomed = (await listEventPartitions(client, table)).filter(
+      (p) => p.toMs !== null && p.toMs <= cutoffMs,
+    );
     for (const p of doomed) await client.query(`DROP TABLE ${quoteIdent(p.name)}`);
     await client.query('COMMIT');
     return doomed.map((p) => p.name);

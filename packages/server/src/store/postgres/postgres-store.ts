@@ -13,6 +13,7 @@ import {
   type EventPageRequest,
   type StatsRequest,
 } from '../../query/event-filter.ts';
+import { storeFailure } from '../failures.ts';
 import type {
   ApiKeyRecord,
   AppendedRow,
@@ -20,7 +21,9 @@ import type {
   AppendResult,
   EventPage,
   IdentityFilter,
+  LogBounds,
   LogEntryRow,
+  RedactionTarget,
   StatsResult,
   Store,
   StoreCapabilities,
@@ -31,8 +34,10 @@ import type {
 } from '../store.ts';
 import { tsqueryText, tsvectorText } from './full-text.ts';
 import { PostgresIdentity } from './identity.ts';
+import { PostgresLogs } from './logs.ts';
 import { POSTGRES_MIGRATIONS } from './migrations.ts';
 import { ensureEventPartitions } from './partitions.ts';
+import { PostgresRetention } from './retention.ts';
 import { big, bytes, fromPgText, int, int8Param, toPgText } from './values.ts';
 
 const HOUR_MS = 3_600_000;
@@ -66,6 +71,13 @@ export interface PostgresStoreOptions {
   poolSize?: number;
   /** How often the monthly partitions ahead are checked after migrate(); 0 = only at migrate (default 1 hour). */
   partitionCheckMs?: number;
+  /** A connection attempt that gets no answer fails after this long (default 5000): a request never hangs on it. */
+  connectTimeoutMs?: number;
+  /**
+   * A query with no answer fails after this long on the client side (a dead network path never closes the socket),
+   * and the server cancels statements running longer (statement_timeout); default 60000, 0 = no limit.
+   */
+  queryTimeoutMs?: number;
   clock?: () => number;
 }
 
@@ -189,15 +201,29 @@ export class PostgresStore implements Store {
 
   constructor(private readonly options: PostgresStoreOptions) {
     this.clock = options.clock ?? Date.now;
+    // The verifier reads whole logs in long queries: no statement limit there.
+    const queryTimeoutMs = options.queryTimeoutMs ?? (options.readonly ? 0 : 60_000);
     this.pool = new pg.Pool({
       connectionString: options.url,
       max: options.poolSize ?? 10,
       // Acknowledged means durable, whatever the server's default; the verifier's sessions cannot write at all.
       options: `-c synchronous_commit=on${options.readonly ? ' -c default_transaction_read_only=on' : ''}`,
       application_name: options.readonly ? 'logbook-verify' : 'logbook',
+      // Without these a PostgreSQL that stops answering (not refusing) holds every request open indefinitely; with
+      // them the caller gets 503 + Retry-After (store/failures.ts) and the pool replaces the connection.
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      ...(queryTimeoutMs > 0
+        ? { query_timeout: queryTimeoutMs + 2000, statement_timeout: queryTimeoutMs }
+        : {}),
     });
     // An idle connection the server closed (restart, failover) must not crash the process; the next query reports it.
     this.pool.on('error', () => {});
+    // A connection that dies while checked out emits 'error' on its client, which the pool does not listen to then:
+    // unhandled, it killed the whole process (found by test/e2e/faults-postgres.test.ts). The query in flight
+    // rejects with the same error, so the request still gets its 503.
+    this.pool.on('connect', (client) => client.on('error', () => {}));
     this.identity = new PostgresIdentity(this.pool);
   }
 
@@ -239,6 +265,7 @@ export class PostgresStore implements Store {
       client.release();
     }
     await ensureEventPartitions(this.pool, this.clock());
+    await ensureEventPartitions(this.pool, this.clock(), 'logs');
     this.startPartitionChecks();
     return applied;
   }
@@ -250,6 +277,7 @@ export class PostgresStore implements Store {
     // a missing month go to the default partition, never fail.
     this.partitionTimer = setInterval(() => {
       ensureEventPartitions(this.pool, this.clock()).catch(() => {});
+      ensureEventPartitions(this.pool, this.clock(), 'logs').catch(() => {});
     }, every);
     this.partitionTimer.unref();
   }
@@ -264,9 +292,17 @@ export class PostgresStore implements Store {
       await client.query('COMMIT');
       return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch((rollbackError: Error) => {
-        broken = rollbackError;
-      });
+      // A cut or timed-out connection would make ROLLBACK wait a second timeout: drop the connection instead,
+      // which aborts the transaction. Server errors (a SQLSTATE) and our own errors leave a session to roll back.
+      const code = (error as { code?: unknown }).code;
+      const sqlState = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
+      if (sqlState || storeFailure(error) === null) {
+        await client.query('ROLLBACK').catch((rollbackError: Error) => {
+          broken = rollbackError;
+        });
+      } else {
+        broken = error instanceof Error ? error : new Error(String(error));
+      }
       throw error;
     } finally {
       client.release(broken);
@@ -647,12 +683,13 @@ export class PostgresStore implements Store {
     return int(rows[0]!.n);
   }
 
+  /** Live (not redacted) events of a tenant, from its log row. */
   private async logSize(tenant: string): Promise<number> {
-    const { rows } = await this.pool.query<{ size: string }>(
-      'SELECT size FROM tenant_logs WHERE tenant = $1',
+    const { rows } = await this.pool.query<{ n: string }>(
+      'SELECT size - redacted AS n FROM tenant_logs WHERE tenant = $1',
       [tenant],
     );
-    return rows[0] ? int(rows[0].size) : 0;
+    return rows[0] ? int(rows[0].n) : 0;
   }
 
   async eventStats(request: StatsRequest): Promise<StatsResult> {
@@ -804,25 +841,30 @@ export class PostgresStore implements Store {
 
   async readLog(tenant: string, fromSeq: number, limit: number): Promise<LogEntryRow[]> {
     // The log index drives (seq order); a payload row that is missing or no longer matches its leaf's key is left
-    // out, so the verifier sees the gap.
+    // out, so the verifier sees the gap — unless the leaf records that a deletion removed it (redacted_by).
     const { rows } = await this.pool.query<{
       seq: string;
       id: string;
       tenant: string;
       occurred_ms: string;
-      action: string;
-      actor_id: string;
+      action: string | null;
+      actor_id: string | null;
       target_type: string | null;
       target_id: string | null;
-      outcome: string;
+      outcome: string | null;
       ip: string | null;
-      body: string;
+      body: string | null;
       leaf_hash: Buffer;
+      redacted_by: string | null;
     }>(
-      `SELECT l.seq, l.id, e.tenant, e.occurred_ms, e.action, e.actor_id, e.target_type, e.target_id, e.outcome, e.ip,
-              e.body, l.leaf_hash
+      `SELECT l.seq, l.id, l.tenant, coalesce(e.occurred_ms, l.occurred_ms) AS occurred_ms, e.action, e.actor_id,
+              e.target_type, e.target_id, e.outcome, e.ip, e.body, l.leaf_hash, l.redacted_by
          FROM (SELECT * FROM log_leaves WHERE tenant = $1 AND seq >= $2 ORDER BY seq LIMIT $3) l
-         ${PAYLOAD_OF_LEAF('e.tenant, e.occurred_ms, e.action, e.actor_id, e.target_type, e.target_id, e.outcome, e.ip, e.body')}
+         LEFT JOIN LATERAL (SELECT e.tenant, e.occurred_ms, e.action, e.actor_id, e.target_type, e.target_id, e.outcome,
+                                   e.ip, e.body
+                              FROM events e
+                             WHERE e.tenant = l.tenant AND e.order_key = l.order_key AND e.seq = l.seq LIMIT 1) e ON true
+        WHERE e.body IS NOT NULL OR l.redacted_by IS NOT NULL
         ORDER BY l.seq`,
       [tenant, fromSeq, limit],
     );
@@ -831,15 +873,136 @@ export class PostgresStore implements Store {
       id: fromPgText(r.id),
       tenant: r.tenant,
       occurredMs: int(r.occurred_ms),
-      action: fromPgText(r.action),
-      actorId: fromPgText(r.actor_id),
+      action: fromPgText(r.action) ?? '',
+      actorId: fromPgText(r.actor_id) ?? '',
       targetType: fromPgText(r.target_type),
       targetId: fromPgText(r.target_id),
-      outcome: r.outcome,
+      outcome: r.outcome ?? '',
       ip: fromPgText(r.ip),
-      body: r.body,
+      body: r.body ?? '',
       leafHash: r.leaf_hash,
+      redactedBy: r.redacted_by === null ? null : int(r.redacted_by),
     }));
+  }
+
+  async logBounds(tenant: string): Promise<LogBounds> {
+    // One statement, one snapshot: a concurrent append (another process) is either wholly in it or wholly not.
+    const { rows } = await this.pool.query<{
+      size: string | null;
+      entries: string;
+      min_seq: string | null;
+      max_seq: string | null;
+      redacted: string;
+      payloads: string;
+    }>(
+      `SELECT (SELECT size FROM tenant_logs WHERE tenant = $1) AS size, count(*) AS entries, min(seq) AS min_seq,
+              max(seq) AS max_seq, count(redacted_by) AS redacted,
+              (SELECT count(*) FROM events WHERE tenant = $1) AS payloads
+         FROM log_leaves WHERE tenant = $1`,
+      [tenant],
+    );
+    const row = rows[0]!;
+    return {
+      size: row.size === null ? 0 : int(row.size),
+      entries: int(row.entries),
+      minSeq: row.min_seq === null ? null : int(row.min_seq),
+      maxSeq: row.max_seq === null ? null : int(row.max_seq),
+      redacted: int(row.redacted),
+      payloads: int(row.payloads),
+    };
+  }
+
+  async redactEvents(target: RedactionTarget): Promise<string[]> {
+    const { tenant, recordSeq, limit } = target;
+    const keep = target.keepActions.map((a) => toPgText(a));
+    return this.transaction(async (client) => {
+      // Driven from the payload table (redacted rows leave it), so repeated calls never rescan what is done.
+      const { rows } = target.ids
+        ? await client.query<{
+            order_key: string;
+            seq: string;
+            id: string;
+            occurred_ms: string;
+            action: string;
+            actor_id: string;
+            target_type: string | null;
+          }>(
+            `SELECT e.order_key, e.seq, l.id, e.occurred_ms, e.action, e.actor_id, e.target_type
+               FROM log_leaves l JOIN events e ON e.tenant = l.tenant AND e.order_key = l.order_key AND e.seq = l.seq
+              WHERE l.tenant = $1 AND l.id = ANY($2::text[]) AND l.seq < $3 AND l.redacted_by IS NULL
+                AND NOT e.action = ANY($5::text[])
+              ORDER BY l.seq LIMIT $4 FOR UPDATE OF e`,
+            [tenant, target.ids.map((id) => toPgText(id)), recordSeq, limit, keep],
+          )
+        : await client.query<{
+            order_key: string;
+            seq: string;
+            id: string;
+            occurred_ms: string;
+            action: string;
+            actor_id: string;
+            target_type: string | null;
+          }>(
+            `SELECT e.order_key, e.seq, l.id, e.occurred_ms, e.action, e.actor_id, e.target_type
+               FROM (SELECT order_key, seq, occurred_ms, action, actor_id, target_type FROM events
+                      WHERE tenant = $1 AND order_key < $2::int8 AND seq < $3 AND NOT action = ANY($5::text[])
+                      ORDER BY order_key LIMIT $4 FOR UPDATE) e
+               JOIN log_leaves l ON l.tenant = $1 AND l.seq = e.seq AND l.order_key = e.order_key
+              WHERE l.redacted_by IS NULL`,
+            [tenant, int8Param(orderKeyFloor(target.beforeMs ?? 0)), recordSeq, limit, keep],
+          );
+      if (rows.length === 0) return [];
+      const hours = new Map<string, { h: number; a: string; tt: string; n: number }>();
+      const actors = new Map<string, { d: number; ac: string; n: number }>();
+      for (const row of rows) {
+        const occurredMs = int(row.occurred_ms);
+        const h = Math.floor(occurredMs / HOUR_MS);
+        const tt = row.target_type ?? '';
+        const hk = JSON.stringify([h, row.action, tt]);
+        const hc = hours.get(hk);
+        if (hc) hc.n += 1;
+        else hours.set(hk, { h, a: row.action, tt, n: 1 });
+        const d = Math.floor(occurredMs / DAY_MS);
+        const ak = JSON.stringify([d, row.actor_id]);
+        const ac = actors.get(ak);
+        if (ac) ac.n += 1;
+        else actors.set(ak, { d, ac: row.actor_id, n: 1 });
+      }
+      const keys = rows.map((r) => r.order_key);
+      const seqs = rows.map((r) => r.seq);
+      await client.query(
+        `WITH del AS (
+           DELETE FROM events WHERE tenant = $1 AND order_key = ANY($2::int8[])
+         ), lv AS (
+           UPDATE log_leaves SET redacted_by = $4, input_digest = NULL WHERE tenant = $1 AND seq = ANY($3::int8[])
+         ), hc AS (
+           UPDATE event_counts_hour x SET count = x.count - c.n
+             FROM json_to_recordset($5::json) AS c(h int4, a text, tt text, n int8)
+            WHERE x.tenant = $1 AND x.hour = c.h AND x.action = c.a AND x.target_type = c.tt
+         ), ac AS (
+           UPDATE actor_counts_day x SET count = x.count - c.n
+             FROM json_to_recordset($6::json) AS c(d int4, ac text, n int8)
+            WHERE x.tenant = $1 AND x.day = c.d AND x.actor_id = c.ac
+         )
+         UPDATE tenant_logs SET redacted = redacted + $7 WHERE tenant = $1`,
+        [
+          tenant,
+          keys,
+          seqs,
+          recordSeq,
+          JSON.stringify([...hours.values()]),
+          JSON.stringify([...actors.values()]),
+          rows.length,
+        ],
+      );
+      // Statements of one WITH see the same snapshot, so the emptied rollup rows are removed afterwards.
+      await client.query(
+        `WITH h AS (DELETE FROM event_counts_hour WHERE tenant = $1 AND count <= 0)
+         DELETE FROM actor_counts_day WHERE tenant = $1 AND count <= 0`,
+        [tenant],
+      );
+      return rows.map((r) => fromPgText(r.id));
+    });
   }
 
   async saveCheckpoint(checkpoint: StoredCheckpoint): Promise<void> {
@@ -950,6 +1113,84 @@ export class PostgresStore implements Store {
 
   recordUserLogin(id: string, loginMs: number): Promise<void> {
     return this.identity.recordUserLogin(id, loginMs);
+  }
+
+  // --- retention policies --- (the SQL lives in ./retention.ts)
+
+  private retentionTable?: PostgresRetention;
+  private get retention(): PostgresRetention {
+    this.retentionTable ??= new PostgresRetention(this.pool);
+    return this.retentionTable;
+  }
+
+  getRetentionPolicy(
+    tenant: string,
+    stream: string,
+  ): Promise<import('../store.ts').RetentionPolicyRecord | null> {
+    return this.retention.get(tenant, stream);
+  }
+
+  listRetentionPolicies(): Promise<import('../store.ts').RetentionPolicyRecord[]> {
+    return this.retention.list();
+  }
+
+  putRetentionPolicy(policy: import('../store.ts').RetentionPolicyRecord): Promise<void> {
+    return this.retention.put(policy);
+  }
+
+  // --- system logs --- (the SQL lives in ./logs.ts)
+  private logTables?: PostgresLogs;
+  private get logs(): PostgresLogs {
+    this.logTables ??= new PostgresLogs(this.pool);
+    return this.logTables;
+  }
+
+  async appendLogs(entries: import('../../domain/log-entry.ts').PreparedLogEntry[]): Promise<void> {
+    return this.logs.append(entries);
+  }
+
+  async getLog(tenant: string, id: string): Promise<import('../store.ts').StoredLogRow | null> {
+    return this.logs.get(tenant, id);
+  }
+
+  async listLogs(
+    page: import('../../query/log-filter.ts').LogPageRequest,
+  ): Promise<import('../store.ts').LogPage> {
+    return this.logs.list(page);
+  }
+
+  async countLogs(filter: import('../../query/log-filter.ts').LogFilter): Promise<number> {
+    return this.logs.count(filter);
+  }
+
+  async deleteLog(tenant: string, id: string): Promise<boolean> {
+    return this.logs.deleteOne(tenant, id);
+  }
+
+  async logStats(
+    request: import('../../query/log-filter.ts').LogStatsRequest,
+  ): Promise<import('../store.ts').LogStatsResult> {
+    return this.logs.stats(request);
+  }
+
+  async readLogsAfter(
+    tenant: string,
+    afterSeq: number,
+    limit: number,
+  ): Promise<import('../store.ts').StoredLogRow[]> {
+    return this.logs.readAfter(tenant, afterSeq, limit);
+  }
+
+  async logHeadSeq(tenant: string): Promise<number> {
+    return this.logs.headSeq(tenant);
+  }
+
+  async listLogTenants(): Promise<string[]> {
+    return this.logs.tenants();
+  }
+
+  async deleteLogsBefore(tenant: string, beforeMs: number, limit: number): Promise<number> {
+    return this.logs.deleteBefore(tenant, beforeMs, limit);
   }
 }
 

@@ -129,4 +129,72 @@ export const SQLITE_MIGRATIONS: Migration[] = [
       CREATE INDEX api_keys_tenant ON api_keys (tenant);
     `,
   },
+  {
+    name: '0005_system_logs',
+    sql: `
+      -- System logs (the second stream, store/sqlite/logs.ts): no Merkle log. order_key is the rowid, as for events
+      -- (timestamp ms << 20 | counter): newest-first, time ranges and cursors are one B-tree. seq is the arrival
+      -- position per tenant (the live tail's cursor); log_heads holds each tenant's last seq.
+      CREATE TABLE log_heads (
+        tenant TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE logs (
+        order_key INTEGER PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        id TEXT NOT NULL,
+        ts_ms INTEGER NOT NULL,
+        level INTEGER NOT NULL,
+        service TEXT NOT NULL,
+        trace_id TEXT,
+        body TEXT NOT NULL
+      ) STRICT;
+      -- Every index grows at its end on live traffic (seq, UUIDv7 ids and order keys all increase), so ingest does
+      -- not dirty random pages. Each implicitly ends in the rowid: "service X, newest first" is one range walk.
+      CREATE UNIQUE INDEX logs_tenant_seq ON logs (tenant, seq);
+      CREATE INDEX logs_tenant_id ON logs (tenant, id);
+      CREATE INDEX logs_tenant ON logs (tenant);
+      CREATE INDEX logs_tenant_service ON logs (tenant, service);
+      CREATE INDEX logs_tenant_level ON logs (tenant, level);
+      -- Message, details and trace/span ids (a trace id filter is a full-text lookup, no index of random keys).
+      CREATE VIRTUAL TABLE logs_fts USING fts5 (
+        text, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2'
+      );
+      -- Rollup maintained in the append transaction, so stats never scan logs.
+      CREATE TABLE log_counts_hour (
+        tenant TEXT NOT NULL,
+        hour INTEGER NOT NULL,
+        level INTEGER NOT NULL,
+        service TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (tenant, hour, service, level)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
+  {
+    name: '0006_redaction',
+    sql: `
+      -- Redaction (erasure, retention, surface deletes) keeps the row with its seq, id, time and leaf hash and blanks
+      -- the payload; redacted_by is the seq of the audit event that recorded the deletion (the verifier checks it).
+      ALTER TABLE events ADD COLUMN redacted_by INTEGER;
+      -- Redacted rows per tenant, so an unfiltered count stays one read of tenant_logs.
+      ALTER TABLE tenant_logs ADD COLUMN redacted INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
+  {
+    name: '0007_retention',
+    sql: `
+      -- Retention policy per tenant and stream (days to keep, 0 = forever); tenants without a row use
+      -- LOGBOOK_RETENTION_DAYS. Applying a policy redacts (services/retention.ts), so the log stays verifiable.
+      CREATE TABLE retention_policies (
+        tenant TEXT NOT NULL,
+        stream TEXT NOT NULL,
+        days INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL,
+        updated_by TEXT NOT NULL,
+        PRIMARY KEY (tenant, stream)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];

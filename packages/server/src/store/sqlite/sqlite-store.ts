@@ -12,7 +12,6 @@ import {
   type EventPageRequest,
   type StatsRequest,
 } from '../../query/event-filter.ts';
-import type { SearchTerm } from '../../query/search-terms.ts';
 import type {
   ApiKeyRecord,
   AppendedRow,
@@ -20,8 +19,11 @@ import type {
   AppendResult,
   EventPage,
   IdentityFilter,
+  LogBounds,
   LogEntryRow,
   PackedLogWindow,
+  PackedLogWorker,
+  RedactionTarget,
   StatsResult,
   Store,
   StoreCapabilities,
@@ -30,8 +32,12 @@ import type {
   TreeHead,
   UserRecord,
 } from '../store.ts';
+import { fts5Query } from './full-text.ts';
 import { SqliteIdentity } from './identity.ts';
+import { SqliteLogs } from './logs.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
+import { packedLogReader, packedLogWorker, parseIntegerList } from './packed-log.ts';
+import { SqliteRetention } from './retention.ts';
 
 type Db = Database.Database;
 type Statement = Database.Statement;
@@ -57,10 +63,7 @@ interface EventRowRaw {
   leaf_hash: Buffer;
 }
 
-/** FTS5 syntax for parsed terms: each a quoted literal phrase, so no user text is ever an operator. */
-export function fts5Query(terms: SearchTerm[]): string {
-  return terms.map((t) => `"${t.phrase.replaceAll('"', '""')}"${t.prefix ? '*' : ''}`).join(' ');
-}
+export { fts5Query };
 
 /** Upper bound for "starts with prefix" on a BINARY-collated column: no UTF-8 string sorts above U+10FFFF. */
 const prefixUpperBound = (prefix: string) => `${prefix}\u{10FFFF}`;
@@ -79,30 +82,8 @@ type LogEntryColumns = [
   string | null,
   string,
   Buffer,
+  number | null,
 ];
-
-/** Non-negative integers printed by group_concat ("3,4,5"); null unless there are exactly `count` of them. */
-function parseIntegerList(text: string, count: number): Float64Array | null {
-  const values = new Float64Array(count);
-  let n = 0;
-  let value = 0;
-  let digits = 0;
-  for (let i = 0; i <= text.length; i++) {
-    const c = i < text.length ? text.charCodeAt(i) : 44;
-    if (c === 44) {
-      if (digits === 0 || n === count || !Number.isSafeInteger(value)) return null;
-      values[n++] = value;
-      value = 0;
-      digits = 0;
-    } else if (c >= 48 && c <= 57 && digits < 16) {
-      value = value * 10 + (c - 48);
-      digits += 1;
-    } else {
-      return null;
-    }
-  }
-  return n === count ? values : null;
-}
 
 function isAscending(values: Float64Array): boolean {
   for (let i = 1; i < values.length; i++) if (values[i]! <= values[i - 1]!) return false;
@@ -116,12 +97,15 @@ function eventRow(raw: EventRowRaw): StoredEventRow {
 export class SqliteStore implements Store {
   readonly capabilities: StoreCapabilities = { name: 'sqlite', multiProcess: false };
   private readonly db: Db;
+  private readonly file: string;
   private readonly statements = new Map<string, Statement>();
+  private packedReader?: ReturnType<typeof packedLogReader>;
 
   constructor(options: SqliteStoreOptions) {
     if (options.file === ':memory:')
       throw new Error('SqliteStore needs a file: acknowledged writes must be durable');
     fs.mkdirSync(path.dirname(options.file), { recursive: true });
+    this.file = path.resolve(options.file);
     this.db = new Database(options.file, { readonly: options.readonly ?? false });
     this.db.pragma('busy_timeout = 5000');
     if (!options.readonly) {
@@ -325,7 +309,7 @@ export class SqliteStore implements Store {
 
   async getEvent(tenant: string, id: string): Promise<StoredEventRow | null> {
     const raw = this.stmt(
-      'SELECT order_key, seq, body, leaf_hash FROM events WHERE tenant = ? AND id = ?',
+      'SELECT order_key, seq, body, leaf_hash FROM events WHERE tenant = ? AND id = ? AND redacted_by IS NULL',
       true,
     ).get(tenant, id) as EventRowRaw | undefined;
     return raw ? eventRow(raw) : null;
@@ -362,6 +346,17 @@ export class SqliteStore implements Store {
         params.push(value);
       }
     }
+    // Redacted rows have blank columns and no text: a filter on a non-empty column value or a search cannot match
+    // them, so only the other filters pay for this check (it keeps index-only counts index-only).
+    const selective =
+      [filter.actorId, filter.targetType, filter.targetId, filter.outcome, filter.ip].some(
+        (v) => v !== undefined && v !== '',
+      ) ||
+      (filter.actions !== undefined &&
+        filter.actions.prefixes.length === 0 &&
+        !filter.actions.exact.includes('')) ||
+      filter.search !== undefined;
+    if (!selective) sql.push('e.redacted_by IS NULL');
     return { sql, params };
   }
 
@@ -434,15 +429,7 @@ export class SqliteStore implements Store {
 
   async countEvents(filter: EventFilter): Promise<number> {
     const unfiltered = Object.keys(filter).length === 1;
-    if (unfiltered) {
-      return (
-        (
-          this.stmt('SELECT size FROM tenant_logs WHERE tenant = ?').get(filter.tenant) as
-            | { size: number }
-            | undefined
-        )?.size ?? 0
-      );
-    }
+    if (unfiltered) return this.liveCount(filter.tenant);
     const query = this.selectEvents('1', filter, 'desc', undefined);
     const row = this.runSearch(() =>
       this.stmt(`SELECT count(*) AS n FROM (${query.sql})`).get(...query.params),
@@ -450,6 +437,17 @@ export class SqliteStore implements Store {
       n: number;
     };
     return row.n;
+  }
+
+  /** Live (not redacted) events of a tenant, from its log row. */
+  private liveCount(tenant: string): number {
+    return (
+      (
+        this.stmt('SELECT size - redacted AS n FROM tenant_logs WHERE tenant = ?').get(tenant) as
+          | { n: number }
+          | undefined
+      )?.n ?? 0
+    );
   }
 
   /** Full-text syntax is ours, but an engine limit can still refuse a query: that is the caller's 400, not a 500. */
@@ -471,9 +469,7 @@ export class SqliteStore implements Store {
     const { tenant } = request;
     const fromHour = Math.floor(request.fromMs / HOUR_MS);
     const toHour = Math.ceil(request.toMs / HOUR_MS);
-    const total =
-      (this.stmt('SELECT size FROM tenant_logs WHERE tenant = ?').get(tenant) as { size: number } | undefined)
-        ?.size ?? 0;
+    const total = this.liveCount(tenant);
 
     // last24h: whole hours from the rollup, the two partial hours at the edges counted exactly.
     const dayAgo = request.nowMs - DAY_MS;
@@ -485,7 +481,7 @@ export class SqliteStore implements Store {
       ).get(tenant, firstWholeHour, currentHour) as { n: number }
     ).n;
     const countKeys = this.stmt(
-      'SELECT count(*) AS n FROM events WHERE tenant = ? AND order_key >= ? AND order_key < ?',
+      'SELECT count(*) AS n FROM events WHERE tenant = ? AND order_key >= ? AND order_key < ? AND redacted_by IS NULL',
     );
     const edge = (fromMs: number, toMs: number) =>
       fromMs < toMs
@@ -593,7 +589,7 @@ export class SqliteStore implements Store {
 
   async getEventBySeq(tenant: string, seq: number): Promise<StoredEventRow | null> {
     const raw = this.stmt(
-      'SELECT order_key, seq, body, leaf_hash FROM events WHERE tenant = ? AND seq = ?',
+      'SELECT order_key, seq, body, leaf_hash FROM events WHERE tenant = ? AND seq = ? AND redacted_by IS NULL',
       true,
     ).get(tenant, seq) as EventRowRaw | undefined;
     return raw ? eventRow(raw) : null;
@@ -602,7 +598,8 @@ export class SqliteStore implements Store {
   async readLog(tenant: string, fromSeq: number, limit: number): Promise<LogEntryRow[]> {
     // Raw arrays: building the objects here is cheaper than better-sqlite3 naming every column of every row.
     const rows = this.stmt(
-      `SELECT seq, id, tenant, occurred_ms, action, actor_id, target_type, target_id, outcome, ip, body, leaf_hash
+      `SELECT seq, id, tenant, occurred_ms, action, actor_id, target_type, target_id, outcome, ip, body, leaf_hash,
+         redacted_by
        FROM events WHERE tenant = ? AND seq >= ? ORDER BY seq LIMIT ?`,
     )
       .raw(true)
@@ -623,65 +620,106 @@ export class SqliteStore implements Store {
         ip: r[9],
         body: r[10],
         leafHash: r[11],
+        redactedBy: r[12],
       };
     }
     return entries;
   }
 
   async readLogPacked(tenant: string, fromSeq: number, limit: number): Promise<PackedLogWindow | null> {
-    // One aggregate row per window: SQLite concatenates, JavaScript receives a few large values instead of twelve
-    // per entry. The aggregates consume the ordered subquery row by row, so every list is in seq order; the
-    // verifier still checks the seqs. typeof() and json_array() keep types exact (json_array refuses a blob).
-    let packed: [
-      number,
-      number | null,
-      string | null,
-      string | null,
-      Buffer | null,
-      Buffer | null,
-      Buffer | null,
-    ];
-    try {
-      packed = this.stmt(
-        `SELECT count(*), sum(typeof(seq) = 'integer' AND typeof(leaf_hash) = 'blob' AND length(leaf_hash) = 32),
-           group_concat(seq), group_concat(length(CAST(body AS BLOB))),
-           CAST(x'00' || group_concat(CAST(body AS BLOB), x'00') AS BLOB), CAST(group_concat(leaf_hash, '') AS BLOB),
-           CAST(group_concat(json_array(id, tenant, occurred_ms, action, actor_id, target_type, target_id, outcome, ip), '')
-             AS BLOB)
-         FROM (SELECT seq, body, leaf_hash, id, tenant, occurred_ms, action, actor_id, target_type, target_id, outcome, ip
-               FROM events WHERE tenant = ? AND seq >= ? ORDER BY seq LIMIT ?)`,
-      )
-        .raw(true)
-        .get(tenant, fromSeq, limit) as typeof packed;
-    } catch (error) {
-      if (error instanceof Database.SqliteError) return null; // e.g. a column holding a blob: readLog shows it as is
-      throw error;
-    }
-    const [count, regular, seqList, lengthList, bodies, leafHashes, columns] = packed;
-    if (count === 0) {
-      const empty = new Uint8Array(0);
-      return {
-        count,
-        seqs: new Float64Array(0),
-        bodies: empty,
-        bodyOffsets: new Uint32Array(1),
-        leafHashes: empty,
-        columns: empty,
-      };
-    }
-    if (regular !== count || !seqList || !lengthList || !bodies || !leafHashes || !columns) return null;
-    const seqs = parseIntegerList(seqList, count);
-    const lengths = parseIntegerList(lengthList, count);
-    if (!seqs || !lengths || leafHashes.length !== count * 32) return null;
-    const bodyOffsets = new Uint32Array(count + 1);
-    let at = 0;
-    for (let i = 0; i < count; i++) {
-      bodyOffsets[i] = at;
-      at += 1 + lengths[i]!;
-    }
-    bodyOffsets[count] = at;
-    if (at !== bodies.length) return null;
-    return { count, seqs, bodies, bodyOffsets, leafHashes, columns };
+    this.packedReader ??= packedLogReader(this.db, Database.SqliteError, parseIntegerList);
+    return this.packedReader(tenant, fromSeq, limit);
+  }
+
+  packedLogWorker(): PackedLogWorker {
+    return packedLogWorker(this.file);
+  }
+
+  async logBounds(tenant: string): Promise<LogBounds> {
+    // One statement, one snapshot, answered from the (tenant, seq) index alone. Payloads live in the same rows here,
+    // so `payloads` is entries − redacted by construction; a row blanked outside Logbook is the verifier's
+    // redaction-unrecorded finding instead.
+    const row = this.stmt(
+      `SELECT (SELECT size FROM tenant_logs WHERE tenant = ?) AS size,
+              (SELECT redacted FROM tenant_logs WHERE tenant = ?) AS redacted,
+              count(*) AS entries, min(seq) AS min_seq, max(seq) AS max_seq
+         FROM events WHERE tenant = ?`,
+    ).get(tenant, tenant, tenant) as {
+      size: number | null;
+      redacted: number | null;
+      entries: number;
+      min_seq: number | null;
+      max_seq: number | null;
+    };
+    const redacted = row.redacted ?? 0;
+    return {
+      size: row.size ?? 0,
+      entries: row.entries,
+      minSeq: row.min_seq,
+      maxSeq: row.max_seq,
+      redacted,
+      payloads: row.entries - redacted,
+    };
+  }
+
+  async redactEvents(target: RedactionTarget): Promise<string[]> {
+    const { tenant, recordSeq, limit } = target;
+    const keep = JSON.stringify(target.keepActions);
+    return this.db
+      .transaction(() => {
+        const rows = (
+          target.ids
+            ? this.stmt(
+                `SELECT order_key, id, occurred_ms, action, actor_id, target_type FROM events
+                  WHERE tenant = ? AND id IN (SELECT value FROM json_each(?)) AND seq < ? AND redacted_by IS NULL
+                    AND action NOT IN (SELECT value FROM json_each(?))
+                  LIMIT ?`,
+                true,
+              ).all(tenant, JSON.stringify(target.ids), recordSeq, keep, limit)
+            : this.stmt(
+                `SELECT order_key, id, occurred_ms, action, actor_id, target_type FROM events
+                  WHERE tenant = ? AND order_key < ? AND seq < ? AND redacted_by IS NULL
+                    AND action NOT IN (SELECT value FROM json_each(?))
+                  ORDER BY order_key LIMIT ?`,
+                true,
+              ).all(tenant, orderKeyFloor(target.beforeMs ?? 0), recordSeq, keep, limit)
+        ) as {
+          order_key: bigint;
+          id: string;
+          occurred_ms: bigint;
+          action: string;
+          actor_id: string;
+          target_type: string | null;
+        }[];
+        const blank = this.stmt(
+          `UPDATE events SET body = '', action = '', actor_id = '', target_type = NULL, target_id = NULL, outcome = '',
+             ip = NULL, input_digest = NULL, redacted_by = ? WHERE order_key = ?`,
+        );
+        const dropText = this.stmt('DELETE FROM events_fts WHERE rowid = ?');
+        const hour = this.stmt(
+          'UPDATE event_counts_hour SET count = count - 1 WHERE tenant = ? AND hour = ? AND action = ? AND target_type = ?',
+        );
+        const actor = this.stmt(
+          'UPDATE actor_counts_day SET count = count - 1 WHERE tenant = ? AND day = ? AND actor_id = ?',
+        );
+        for (const row of rows) {
+          const occurredMs = Number(row.occurred_ms);
+          blank.run(recordSeq, row.order_key);
+          dropText.run(row.order_key);
+          hour.run(tenant, Math.floor(occurredMs / HOUR_MS), row.action, row.target_type ?? '');
+          actor.run(tenant, Math.floor(occurredMs / DAY_MS), row.actor_id);
+        }
+        if (rows.length > 0) {
+          this.stmt('DELETE FROM event_counts_hour WHERE tenant = ? AND count <= 0').run(tenant);
+          this.stmt('DELETE FROM actor_counts_day WHERE tenant = ? AND count <= 0').run(tenant);
+          this.stmt('UPDATE tenant_logs SET redacted = redacted + ? WHERE tenant = ?').run(
+            rows.length,
+            tenant,
+          );
+        }
+        return rows.map((r) => r.id);
+      })
+      .immediate();
   }
 
   async saveCheckpoint(checkpoint: StoredCheckpoint): Promise<void> {
@@ -787,6 +825,84 @@ export class SqliteStore implements Store {
 
   async recordUserLogin(id: string, loginMs: number): Promise<void> {
     this.identity.recordUserLogin(id, loginMs);
+  }
+
+  // --- retention policies --- (the SQL lives in ./retention.ts)
+
+  private retentionTable?: SqliteRetention;
+  private get retention(): SqliteRetention {
+    this.retentionTable ??= new SqliteRetention(this.db);
+    return this.retentionTable;
+  }
+
+  async getRetentionPolicy(
+    tenant: string,
+    stream: string,
+  ): Promise<import('../store.ts').RetentionPolicyRecord | null> {
+    return this.retention.get(tenant, stream);
+  }
+
+  async listRetentionPolicies(): Promise<import('../store.ts').RetentionPolicyRecord[]> {
+    return this.retention.list();
+  }
+
+  async putRetentionPolicy(policy: import('../store.ts').RetentionPolicyRecord): Promise<void> {
+    this.retention.put(policy);
+  }
+
+  // --- system logs --- (the SQL lives in ./logs.ts)
+  private logTables?: SqliteLogs;
+  private get logs(): SqliteLogs {
+    this.logTables ??= new SqliteLogs(this.db);
+    return this.logTables;
+  }
+
+  async appendLogs(entries: import('../../domain/log-entry.ts').PreparedLogEntry[]): Promise<void> {
+    this.logs.append(entries);
+  }
+
+  async getLog(tenant: string, id: string): Promise<import('../store.ts').StoredLogRow | null> {
+    return this.logs.get(tenant, id);
+  }
+
+  async listLogs(
+    page: import('../../query/log-filter.ts').LogPageRequest,
+  ): Promise<import('../store.ts').LogPage> {
+    return this.logs.list(page);
+  }
+
+  async countLogs(filter: import('../../query/log-filter.ts').LogFilter): Promise<number> {
+    return this.logs.count(filter);
+  }
+
+  async deleteLog(tenant: string, id: string): Promise<boolean> {
+    return this.logs.deleteOne(tenant, id);
+  }
+
+  async logStats(
+    request: import('../../query/log-filter.ts').LogStatsRequest,
+  ): Promise<import('../store.ts').LogStatsResult> {
+    return this.logs.stats(request);
+  }
+
+  async readLogsAfter(
+    tenant: string,
+    afterSeq: number,
+    limit: number,
+  ): Promise<import('../store.ts').StoredLogRow[]> {
+    return this.logs.readAfter(tenant, afterSeq, limit);
+  }
+
+  async logHeadSeq(tenant: string): Promise<number> {
+    return this.logs.headSeq(tenant);
+  }
+
+  async listLogTenants(): Promise<string[]> {
+    return this.logs.tenants();
+  }
+
+  async deleteLogsBefore(tenant: string, beforeMs: number, limit: number): Promise<number> {
+    return this.logs.deleteBefore(tenant, beforeMs, limit);
   }
 }
 

@@ -11,11 +11,13 @@ import {
   EventListResponse,
   EventStats,
   EventStatsQuery,
+  RedactEventsInput,
+  RedactEventsResponse,
   Tenant,
 } from '@logbook/protocol';
 import Type from 'typebox';
 import type { EventService } from '../../../services/events.ts';
-import { principalOf } from '../../plugins/auth.ts';
+import { principalOf, requestContext } from '../../plugins/auth.ts';
 import { PRESENT_KEY } from '../../validation.ts';
 
 const errors = {
@@ -53,6 +55,32 @@ export const eventRoutes: FastifyPluginAsyncTypebox<{ events: EventService }> = 
         batch,
       );
       return reply.status(201).send({ events: appended });
+    },
+  );
+
+  app.post(
+    '/api/v1/events/redact',
+    {
+      config: { scope: 'admin' },
+      schema: {
+        tags: ['events'],
+        summary:
+          'Delete event payloads (erasure request, cleanup): by ids, or all that occurred before a time',
+        description:
+          'Payloads go; each leaf hash stays in the Merkle log, so proofs and `logbook verify` still pass. The deletion is first recorded as an audit event (`logbook.events.redact`, with the reason and the ids or cut-off) in the same log; verify checks every deleted payload against such a record.',
+        body: RedactEventsInput,
+        response: { 200: RedactEventsResponse, ...errors },
+      },
+    },
+    async (request) => {
+      const { ids, before, reason, tenant } = request.body;
+      return events.redact(principalOf(request), {
+        ...(tenant !== undefined ? { tenant } : {}),
+        ...(ids !== undefined ? { ids } : {}),
+        ...(before !== undefined ? { beforeMs: Date.parse(before) } : {}),
+        reason,
+        context: requestContext(request),
+      });
     },
   );
 

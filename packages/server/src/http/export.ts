@@ -1,0 +1,104 @@
+// Streamed exports (CSV per RFC 4180, NDJSON) of audit events, page by page through EventService.list: memory
+// stays one page however many events match. It must never buffer a whole export, and never emit a CSV cell a
+// spreadsheet would run as a formula.
+import { Readable } from 'node:stream';
+import type { AuditEvent, EventListQuery } from '@logbook/protocol';
+import type { FastifyReply } from 'fastify';
+import type { Principal } from '../auth/principal.ts';
+import type { EventService } from '../services/events.ts';
+
+/** Filters of an event listing without Logbook's own paging fields (exports and offset pages page themselves). */
+export type EventFilterQuery = Omit<EventListQuery, 'limit' | 'cursor' | 'includeTotal' | 'order'>;
+
+export const EXPORT_FORMATS = ['csv', 'ndjson'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+export const EXPORT_CONTENT_TYPES: Record<ExportFormat, string> = {
+  csv: 'text/csv; charset=utf-8',
+  ndjson: 'application/x-ndjson; charset=utf-8',
+};
+
+/** One CSV column: its header and how a row gives its value (objects are written as JSON). */
+export interface ExportColumn<T> {
+  name: string;
+  value(row: T): unknown;
+}
+
+/** Characters that make a spreadsheet treat a cell as a formula (OWASP CSV injection), neutralised with `'`. */
+const FORMULA_START = /^[=+\-@\t\r]/;
+const NEEDS_QUOTES = /[",\r\n]/;
+
+/** One CSV cell: text as is (formula starts neutralised), numbers and booleans plain, objects as JSON, null empty. */
+export function csvCell(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  let text: string;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return String(value);
+  if (typeof value === 'string') text = value;
+  else text = JSON.stringify(value);
+  if (FORMULA_START.test(text)) text = `'${text}`;
+  return NEEDS_QUOTES.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/** One CSV record, CRLF-terminated (RFC 4180). */
+export const csvRecord = (values: unknown[]): string => `${values.map(csvCell).join(',')}\r\n`;
+
+/**
+ * Pages of events matching `query`, oldest page last, newest first within (EventService.list order). The first
+ * page is read before this resolves, so bad filters fail as a normal 400 before any byte of the export is sent.
+ */
+export async function eventPages(
+  events: EventService,
+  principal: Principal,
+  query: EventFilterQuery,
+  pageSize = 1000,
+): Promise<AsyncIterable<AuditEvent[]>> {
+  const first = await events.list(principal, { ...query, limit: pageSize });
+  return (async function* pages() {
+    let page = first;
+    yield page.data;
+    while (page.nextCursor !== null) {
+      page = await events.list(principal, { ...query, limit: pageSize, cursor: page.nextCursor });
+      yield page.data;
+    }
+  })();
+}
+
+/** The export body as a stream: CSV (header row, then one record per row) or NDJSON (one JSON object per line). */
+export function exportStream<T>(
+  format: ExportFormat,
+  pages: AsyncIterable<T[]>,
+  columns: ExportColumn<T>[],
+  toJson: (row: T) => unknown = (row) => row,
+): Readable {
+  return Readable.from(
+    (async function* lines() {
+      if (format === 'csv') yield csvRecord(columns.map((c) => c.name));
+      for await (const rows of pages) {
+        if (rows.length === 0) continue;
+        yield format === 'csv'
+          ? rows.map((row) => csvRecord(columns.map((c) => c.value(row)))).join('')
+          : rows.map((row) => `${JSON.stringify(toJson(row))}\n`).join('');
+      }
+    })(),
+    { objectMode: false },
+  );
+}
+
+/** Sends an export as a download named `<basename>.<format>`. */
+export function sendExport<T>(
+  reply: FastifyReply,
+  options: {
+    format: ExportFormat;
+    basename: string;
+    pages: AsyncIterable<T[]>;
+    columns: ExportColumn<T>[];
+    toJson?: (row: T) => unknown;
+  },
+): FastifyReply {
+  const filename = `${options.basename.replace(/[^\w.-]/g, '_')}.${options.format}`;
+  return reply
+    .header('content-type', EXPORT_CONTENT_TYPES[options.format])
+    .header('content-disposition', `attachment; filename="${filename}"`)
+    .send(exportStream(options.format, options.pages, options.columns, options.toJson));
+}

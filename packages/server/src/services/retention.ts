@@ -1,0 +1,330 @@
+// Retention: how long each tenant's streams are kept (a policy per tenant and stream, else LOGBOOK_RETENTION_DAYS),
+// and applying it. It never deletes anything itself: old events go through EventService.redact, so payloads go,
+// leaf hashes stay, the deletion is an audit event and `logbook verify` still passes.
+import { DEFAULT_TENANT, LogbookError } from '@logbook/protocol';
+import { type Principal, SYSTEM_PRINCIPAL, tenantFor } from '../auth/principal.ts';
+import { MIN_TIME_MS, toIso } from '../domain/time.ts';
+import type { RetentionPolicyRecord, Store } from '../store/store.ts';
+import type { EventService } from './events.ts';
+import { type RequestContext, SELF_AUDIT_ACTIONS, type SelfAudit } from './self-audit.ts';
+
+export const RETENTION_STREAMS = ['events', 'logs'] as const;
+export type RetentionStream = (typeof RETENTION_STREAMS)[number];
+
+/** Longest retention a policy may name (100 years); 0 means forever. */
+export const MAX_RETENTION_DAYS = 36_500;
+export const DAY_MS = 86_400_000;
+
+/** A tenant stream's effective retention. */
+export interface RetentionPolicy {
+  tenant: string;
+  stream: RetentionStream;
+  /** Days to keep; 0 = forever. */
+  days: number;
+  /** `policy`: set for this tenant; `default`: none set, LOGBOOK_RETENTION_DAYS applies. */
+  source: 'policy' | 'default';
+  updatedAt: string | null;
+  updatedBy: string | null;
+}
+
+/**
+ * How one stream forgets old entries. `events` is built in (redaction); the system-log stream registers its own
+ * with registerStream() when it exists, and run() then applies its policies too.
+ */
+export interface RetentionPurger {
+  stream: RetentionStream;
+  /** Tenants that have entries in this stream. */
+  tenants(): Promise<string[]>;
+  /** Removes the tenant's entries that occurred before `beforeMs`; resolves how many went and the deletion record. */
+  purgeBefore(
+    principal: Principal,
+    request: { tenant: string; beforeMs: number; reason: string; context?: RequestContext },
+  ): Promise<{ count: number; recordId: string | null }>;
+}
+
+export interface PurgeResult {
+  tenant: string;
+  stream: RetentionStream;
+  /** Entries that occurred before this instant were removed. */
+  before: string;
+  deleted: number;
+  /** Id of the audit event that recorded the deletion (null when nothing was deleted). */
+  recordId: string | null;
+}
+
+export interface RetentionRunResult {
+  startedAt: string;
+  /** One entry per tenant stream whose policy keeps less than forever. */
+  purged: (PurgeResult & { days: number })[];
+  deleted: number;
+}
+
+export interface RetentionOptions {
+  /** LOGBOOK_RETENTION_DAYS: the policy of every tenant stream without its own (default 45; 0 = forever). */
+  defaultDays?: number;
+  clock?: () => number;
+  /** Streams besides `events` (the system logs: logPurger(logs)). */
+  streams?: RetentionPurger[];
+}
+
+/** What the system-log stream offers retention (LogService): its tenants, and deleting what is older. */
+export interface LogPurgeSource {
+  tenants(): Promise<string[]>;
+  purgeBefore(tenant: string, beforeMs: number): Promise<number>;
+}
+
+/**
+ * The system-log stream: entries are deleted outright (system logs are not in the Merkle log, so there are no leaf
+ * hashes to keep); the run's `logbook.retention.run` event records how many went.
+ */
+export function logPurger(logs: LogPurgeSource): RetentionPurger {
+  return {
+    stream: 'logs',
+    tenants: () => logs.tenants(),
+    async purgeBefore(_principal, { tenant, beforeMs }) {
+      return { count: await logs.purgeBefore(tenant, beforeMs), recordId: null };
+    },
+  };
+}
+
+function checkDays(days: number, field: string): void {
+  if (!Number.isInteger(days) || days < 0 || days > MAX_RETENTION_DAYS) {
+    throw new LogbookError(
+      'VALIDATION_FAILED',
+      `${field} must be a whole number of days from 0 (keep forever) to ${MAX_RETENTION_DAYS}`,
+      { issues: [{ field, rule: 'range', message: `0–${MAX_RETENTION_DAYS}` }] },
+    );
+  }
+}
+
+function checkStream(stream: string): asserts stream is RetentionStream {
+  if (!(RETENTION_STREAMS as readonly string[]).includes(stream)) {
+    throw new LogbookError('VALIDATION_FAILED', `stream must be one of ${RETENTION_STREAMS.join(', ')}`, {
+      issues: [{ field: 'stream', rule: 'enum', message: `one of ${RETENTION_STREAMS.join(', ')}` }],
+    });
+  }
+}
+
+/** The audit-event stream: entries go through EventService.redact. */
+function eventPurger(store: Store, events: EventService): RetentionPurger {
+  return {
+    stream: 'events',
+    tenants: async () => (await store.listTenantLogs()).filter((t) => t.size > 0).map((t) => t.tenant),
+    async purgeBefore(principal, { tenant, beforeMs, reason, context }) {
+      // Redacting nothing would still append a deletion record; look first, so idle runs leave no trace.
+      const older = await events.list(SYSTEM_PRINCIPAL, { tenant, to: toIso(beforeMs), limit: 1 });
+      if (older.data.length === 0) return { count: 0, recordId: null };
+      const result = await events.redact(principal, {
+        tenant,
+        beforeMs,
+        reason,
+        ...(context ? { context } : {}),
+      });
+      return { count: result.count, recordId: result.count > 0 ? result.recordId : null };
+    },
+  };
+}
+
+export class RetentionService {
+  readonly defaultDays: number;
+  private readonly clock: () => number;
+  private readonly purgers = new Map<RetentionStream, RetentionPurger>();
+  private running: Promise<RetentionRunResult> | null = null;
+
+  constructor(
+    private readonly store: Store,
+    events: EventService,
+    private readonly audit: SelfAudit,
+    options: RetentionOptions = {},
+  ) {
+    this.defaultDays = options.defaultDays ?? 45;
+    checkDays(this.defaultDays, 'LOGBOOK_RETENTION_DAYS');
+    this.clock = options.clock ?? Date.now;
+    this.registerStream(eventPurger(store, events));
+    for (const purger of options.streams ?? []) this.registerStream(purger);
+  }
+
+  registerStream(purger: RetentionPurger): void {
+    this.purgers.set(purger.stream, purger);
+  }
+
+  private effective(
+    tenant: string,
+    stream: RetentionStream,
+    row: RetentionPolicyRecord | null,
+  ): RetentionPolicy {
+    return row
+      ? {
+          tenant,
+          stream,
+          days: row.days,
+          source: 'policy',
+          updatedAt: toIso(row.updatedMs),
+          updatedBy: row.updatedBy,
+        }
+      : { tenant, stream, days: this.defaultDays, source: 'default', updatedAt: null, updatedBy: null };
+  }
+
+  /** The effective policy of the caller's tenant (or the requested one, if the caller may use it). */
+  async get(principal: Principal, request: { tenant?: string; stream: string }): Promise<RetentionPolicy> {
+    checkStream(request.stream);
+    const tenant = tenantFor(principal, request.tenant, DEFAULT_TENANT);
+    return this.effective(
+      tenant,
+      request.stream,
+      await this.store.getRetentionPolicy(tenant, request.stream),
+    );
+  }
+
+  /** Every tenant stream with a stored policy. */
+  async list(principal: Principal): Promise<RetentionPolicy[]> {
+    const rows = await this.store.listRetentionPolicies();
+    return rows
+      .filter((row) => principal.tenant === null || row.tenant === principal.tenant)
+      .filter((row) => (RETENTION_STREAMS as readonly string[]).includes(row.stream))
+      .map((row) => this.effective(row.tenant, row.stream as RetentionStream, row));
+  }
+
+  /** Sets a tenant stream's policy (days; 0 = forever); recorded as a self-audit event in that tenant's log. */
+  async set(
+    principal: Principal,
+    request: { tenant?: string; stream: string; days: number; context?: RequestContext },
+  ): Promise<RetentionPolicy> {
+    checkStream(request.stream);
+    checkDays(request.days, 'body/days');
+    const tenant = tenantFor(principal, request.tenant, DEFAULT_TENANT);
+    const previous = this.effective(
+      tenant,
+      request.stream,
+      await this.store.getRetentionPolicy(tenant, request.stream),
+    );
+    const row: RetentionPolicyRecord = {
+      tenant,
+      stream: request.stream,
+      days: request.days,
+      updatedMs: this.clock(),
+      updatedBy: principal.id,
+    };
+    await this.store.putRetentionPolicy(row);
+    await this.audit.record({
+      actor: principal,
+      tenant,
+      action: SELF_AUDIT_ACTIONS.retentionSet,
+      target: { type: 'retention_policy', id: `${tenant}/${request.stream}` },
+      description: `${principal.name} set the retention of ${tenant}'s ${request.stream} to ${
+        request.days === 0 ? 'forever' : `${request.days} days`
+      } (was ${previous.days === 0 ? 'forever' : `${previous.days} days`})`,
+      details: { tenant, stream: request.stream, days: request.days, previousDays: previous.days },
+      ...(request.context ? { context: request.context } : {}),
+    });
+    return this.effective(tenant, request.stream, row);
+  }
+
+  /**
+   * Removes the tenant stream's entries older than `days` days now (a manual cleanup). The stream's purger
+   * records the deletion; the caller needs the scope for it (routes require admin).
+   */
+  async purgeOlderThan(
+    principal: Principal,
+    request: {
+      tenant?: string;
+      stream?: RetentionStream;
+      days: number;
+      reason: string;
+      context?: RequestContext;
+    },
+  ): Promise<PurgeResult> {
+    const stream = request.stream ?? 'events';
+    if (!Number.isInteger(request.days) || request.days < 1 || request.days > MAX_RETENTION_DAYS) {
+      throw new LogbookError(
+        'VALIDATION_FAILED',
+        `days must be a whole number from 1 to ${MAX_RETENTION_DAYS}`,
+        {
+          issues: [{ field: 'body/days', rule: 'range', message: `1–${MAX_RETENTION_DAYS}` }],
+        },
+      );
+    }
+    const tenant = tenantFor(principal, request.tenant, DEFAULT_TENANT);
+    return this.purge(
+      principal,
+      stream,
+      tenant,
+      this.clock() - request.days * DAY_MS,
+      request.reason,
+      request.context,
+    );
+  }
+
+  private async purge(
+    principal: Principal,
+    stream: RetentionStream,
+    tenant: string,
+    beforeMs: number,
+    reason: string,
+    context?: RequestContext,
+  ): Promise<PurgeResult> {
+    const purger = this.purgers.get(stream);
+    const before = toIso(Math.max(beforeMs, MIN_TIME_MS));
+    if (!purger || beforeMs <= MIN_TIME_MS) return { tenant, stream, before, deleted: 0, recordId: null };
+    const result = await purger.purgeBefore(principal, {
+      tenant,
+      beforeMs,
+      reason,
+      ...(context ? { context } : {}),
+    });
+    return { tenant, stream, before, deleted: result.count, recordId: result.recordId };
+  }
+
+  /**
+   * Applies every tenant stream's effective policy once (the scheduled job calls this). One run at a time: a call
+   * while one is running gets that run's result. Tenants are limited to `tenant` when given.
+   */
+  run(options: { tenant?: string } = {}): Promise<RetentionRunResult> {
+    this.running ??= this.runOnce(options).finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async runOnce(options: { tenant?: string }): Promise<RetentionRunResult> {
+    const nowMs = this.clock();
+    const policies = new Map(
+      (await this.store.listRetentionPolicies()).map((row) => [`${row.tenant}\u0000${row.stream}`, row.days]),
+    );
+    const result: RetentionRunResult = { startedAt: toIso(nowMs), purged: [], deleted: 0 };
+    for (const purger of this.purgers.values()) {
+      const tenants = options.tenant ? [options.tenant] : await purger.tenants();
+      for (const tenant of tenants) {
+        const days = policies.get(`${tenant}\u0000${purger.stream}`) ?? this.defaultDays;
+        if (days === 0) continue;
+        const purged = await this.purge(
+          SYSTEM_PRINCIPAL,
+          purger.stream,
+          tenant,
+          nowMs - days * DAY_MS,
+          `retention: ${purger.stream} older than ${days} days`,
+        );
+        result.purged.push({ ...purged, days });
+        result.deleted += purged.deleted;
+        if (purged.deleted > 0) {
+          await this.audit.record({
+            actor: SYSTEM_PRINCIPAL,
+            tenant,
+            action: SELF_AUDIT_ACTIONS.retentionRun,
+            target: { type: 'retention_policy', id: `${tenant}/${purger.stream}` },
+            description: `Retention removed ${purged.deleted} ${purger.stream} of ${tenant} that occurred before ${purged.before} (kept ${days} days)`,
+            details: {
+              tenant,
+              stream: purger.stream,
+              days,
+              before: purged.before,
+              deleted: purged.deleted,
+              ...(purged.recordId ? { redactionRecordId: purged.recordId } : {}),
+            },
+          });
+        }
+      }
+    }
+    return result;
+  }
+}

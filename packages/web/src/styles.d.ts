@@ -1,0 +1,2 @@
+// Vite bundles the stylesheet; TypeScript only needs to know the import is valid.
+declare module '*.css';
