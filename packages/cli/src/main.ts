@@ -1,46 +1,83 @@
 // The `logbook` command line: dispatches `logbook <command>` to commands/<command>.ts.
 // Exit codes: 0 success, 1 failure of the work itself, 2 usage or configuration error.
 import { parseArgs } from 'node:util';
-import { ConfigError } from '@logbook/server';
-import { CHECKPOINT_USAGE, checkpointCommand } from './commands/checkpoint.ts';
-import { EVENTS_USAGE, eventsCommand } from './commands/events.ts';
-import { EXPORT_USAGE, exportCommand } from './commands/export.ts';
-import { KEYS_USAGE, keysCommand } from './commands/keys.ts';
-import { LOGS_USAGE, logsCommand } from './commands/logs.ts';
-import { migrateCommand } from './commands/migrate.ts';
-import { serveCommand } from './commands/serve.ts';
-import { USERS_USAGE, usersCommand } from './commands/users.ts';
-import { VERIFY_USAGE, verifyCommand } from './commands/verify.ts';
+
+/** A command's module, loaded only when that command runs: a client command never loads the server. */
+interface CommandModule {
+  usage: string;
+  run(args: string[]): Promise<number>;
+}
 
 interface Command {
   summary: string;
-  usage: string;
-  run(args: string[]): Promise<number>;
+  load(): Promise<CommandModule>;
 }
 
 const COMMANDS: Record<string, Command> = {
   serve: {
     summary: 'Run the Logbook server (SQLite in LOGBOOK_DATA_DIR by default)',
-    usage: 'logbook serve\n\n  Example: LOGBOOK_PORT=9000 LOGBOOK_DATA_DIR=/var/lib/logbook logbook serve',
-    run: serveCommand,
+    load: async () => ({
+      usage: 'logbook serve\n\n  Example: LOGBOOK_PORT=9000 LOGBOOK_DATA_DIR=/var/lib/logbook logbook serve',
+      run: (await import('./commands/serve.ts')).serveCommand,
+    }),
   },
   verify: {
     summary: 'Check that no stored audit history was changed, deleted, reordered or inserted',
-    usage: VERIFY_USAGE,
-    run: verifyCommand,
+    load: async () => {
+      const m = await import('./commands/verify.ts');
+      return { usage: m.VERIFY_USAGE, run: m.verifyCommand };
+    },
   },
   migrate: {
     summary: 'Apply database migrations and exit',
-    usage: 'logbook migrate\n\n  Example: LOGBOOK_DATA_DIR=./data logbook migrate',
-    run: migrateCommand,
+    load: async () => ({
+      usage: 'logbook migrate\n\n  Example: LOGBOOK_DATA_DIR=./data logbook migrate',
+      run: (await import('./commands/migrate.ts')).migrateCommand,
+    }),
   },
   // Client commands: they talk to a running server through @logbook/sdk (--url/--key or LOGBOOK_URL/LOGBOOK_API_KEY).
-  keys: { summary: 'Create, list and revoke API keys', usage: KEYS_USAGE, run: keysCommand },
-  users: { summary: 'Create, list, disable and enable dashboard users', usage: USERS_USAGE, run: usersCommand },
-  events: { summary: 'Search audit events (table or --json), or tail them live', usage: EVENTS_USAGE, run: eventsCommand },
-  logs: { summary: 'Tail system log entries live', usage: LOGS_USAGE, run: logsCommand },
-  export: { summary: 'Export audit events as NDJSON or CSV (resumable, with progress)', usage: EXPORT_USAGE, run: exportCommand },
-  checkpoint: { summary: 'Show the latest signed checkpoint, or create one', usage: CHECKPOINT_USAGE, run: checkpointCommand },
+  keys: {
+    summary: 'Create, list and revoke API keys',
+    load: async () => {
+      const m = await import('./commands/keys.ts');
+      return { usage: m.KEYS_USAGE, run: m.keysCommand };
+    },
+  },
+  users: {
+    summary: 'Create, list, disable and enable dashboard users',
+    load: async () => {
+      const m = await import('./commands/users.ts');
+      return { usage: m.USERS_USAGE, run: m.usersCommand };
+    },
+  },
+  events: {
+    summary: 'Search audit events (table or --json), or tail them live',
+    load: async () => {
+      const m = await import('./commands/events.ts');
+      return { usage: m.EVENTS_USAGE, run: m.eventsCommand };
+    },
+  },
+  logs: {
+    summary: 'Tail system log entries live',
+    load: async () => {
+      const m = await import('./commands/logs.ts');
+      return { usage: m.LOGS_USAGE, run: m.logsCommand };
+    },
+  },
+  export: {
+    summary: 'Export audit events as NDJSON or CSV (resumable, with progress)',
+    load: async () => {
+      const m = await import('./commands/export.ts');
+      return { usage: m.EXPORT_USAGE, run: m.exportCommand };
+    },
+  },
+  checkpoint: {
+    summary: 'Show the latest signed checkpoint, or create one',
+    load: async () => {
+      const m = await import('./commands/checkpoint.ts');
+      return { usage: m.CHECKPOINT_USAGE, run: m.checkpointCommand };
+    },
+  },
 };
 
 function help(): string {
@@ -58,11 +95,12 @@ async function main(argv: string[]): Promise<number> {
     console.log('logbook 0.1.0');
     return 0;
   }
-  const command = COMMANDS[name];
-  if (!command) {
+  const entry = COMMANDS[name];
+  if (!entry) {
     console.error(`logbook: unknown command "${name}"\n\n${help()}`);
     return 2;
   }
+  const command = await entry.load();
   const { values } = parseArgs({
     args: rest,
     options: { help: { type: 'boolean', short: 'h' } },
@@ -75,8 +113,9 @@ async function main(argv: string[]): Promise<number> {
   try {
     return await command.run(rest);
   } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`logbook: invalid configuration: ${error.message}`);
+    // By name, not instanceof: importing the server's ConfigError here would load the server for every command.
+    if ((error as Error).name === 'ConfigError') {
+      console.error(`logbook: invalid configuration: ${(error as Error).message}`);
       return 2;
     }
     if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
