@@ -1,18 +1,32 @@
-// `npm run bench -- <suite> [--events N] [--backend sqlite|postgres]`: runs a benchmark suite and writes
+// `npm run bench -- <suite> [--events N] [--backend sqlite|postgres] [--minutes M (soak)]`: runs a benchmark suite and writes
 // bench/results/<suite>-*.json. `--backend postgres` (ingest) uses the server in LOGBOOK_DATABASE_URL.
 // Benchmarks are never part of the test run; docs/PERFORMANCE.md quotes their output.
 import { parseArgs } from 'node:util';
+import { exportSuite } from './export.ts';
 import { ingestSuite } from './ingest.ts';
 import { logsIngestSuite } from './logs-ingest.ts';
+import { soakSuite } from './soak.ts';
 import { verifySuite } from './verify.ts';
 
-const SUITES = { ingest: ingestSuite, verify: verifySuite, logs: logsIngestSuite } as const;
+const SUITES = {
+  ingest: ingestSuite,
+  verify: verifySuite,
+  logs: logsIngestSuite,
+  soak: soakSuite,
+  export: exportSuite,
+} as const;
+/** Suites run only when named: the soak takes `--minutes` (default 10). */
+const ON_REQUEST = ['soak', 'export'];
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { events: { type: 'string', default: '200000' }, backend: { type: 'string', default: 'sqlite' } },
+  options: {
+    events: { type: 'string', default: '200000' },
+    backend: { type: 'string', default: 'sqlite' },
+    minutes: { type: 'string', default: '10' },
+  },
 });
-const names = positionals.length ? positionals : Object.keys(SUITES);
+const names = positionals.length ? positionals : Object.keys(SUITES).filter((n) => !ON_REQUEST.includes(n));
 for (const name of names) {
   const suite = SUITES[name as keyof typeof SUITES];
   if (!suite) {
@@ -23,5 +37,5 @@ for (const name of names) {
     console.error(`unknown backend "${values.backend}"; backends: sqlite, postgres`);
     process.exit(2);
   }
-  await suite({ events: Number(values.events), backend: values.backend });
+  await suite({ events: Number(values.events), backend: values.backend, minutes: Number(values.minutes) });
 }

@@ -6,4 +6,5 @@ export * from './schemas/common.ts';
 export * from './schemas/events.ts';
 export * from './schemas/integrity.ts';
 export * from './schemas/logs.ts';
+export * from './schemas/retention.ts';
 export * from './schemas/tail.ts';

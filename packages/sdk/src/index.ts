@@ -44,7 +44,7 @@ export {
 export { LogbookHttpError, postJson, type RetryOptions } from './http.ts';
 export { uuidv7 } from './ids.ts';
 export { type Page, Paginator } from './paginate.ts';
-export { default as logbookTransport, type LogbookTransportOptions, toLogEntry } from './pino-transport.ts';
+// The pino transport is Node-only: it is reached as '@logbook/sdk/pino-transport', never from this browser-safe entry.
 export type { SseMessage, Tailed, TailOptions } from './sse.ts';
 export { type RequestOptions, type RetryPolicy, Transport, type TransportOptions } from './transport.ts';
 export { prepareEventInput } from './validate.ts';

@@ -18,9 +18,11 @@ import { opsRoutes } from './http/routes/ops.ts';
 import { otlpRoutes } from './http/routes/otlp.ts';
 import { authRoutes } from './http/routes/v1/auth.ts';
 import { eventRoutes } from './http/routes/v1/events.ts';
+import { exportRoutes } from './http/routes/v1/export.ts';
 import { integrityRoutes } from './http/routes/v1/integrity.ts';
 import { keyRoutes } from './http/routes/v1/keys.ts';
 import { logRoutes } from './http/routes/v1/logs.ts';
+import { retentionRoutes } from './http/routes/v1/retention.ts';
 import { type TailHttpOptions, tailRoutes } from './http/routes/v1/tail.ts';
 import { userRoutes } from './http/routes/v1/users.ts';
 import { validatorCompiler } from './http/validation.ts';
@@ -136,6 +138,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         { name: 'integrity', description: 'Signed checkpoints and Merkle proofs' },
         { name: 'keys', description: 'API keys (admin)' },
         { name: 'users', description: 'Local users (admin)' },
+        {
+          name: 'retention',
+          description: 'Retention policies per tenant and stream, runs, archives before deletion (admin)',
+        },
         { name: 'auth', description: 'Login of local users' },
         { name: 'ops', description: 'Health and documentation' },
         ...COMPAT_TAGS,
@@ -150,6 +156,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(tailRoutes, { tail: deps.services.tail, ...(deps.tail ? { options: deps.tail } : {}) });
   await app.register(integrityRoutes, { integrity: deps.services.integrity });
   await app.register(keyRoutes, { keys: deps.services.keys });
+  await app.register(retentionRoutes, { retention: deps.services.retention });
+  await app.register(exportRoutes, {
+    events: deps.services.events,
+    logs: deps.services.logs,
+    audit: deps.services.audit,
+  });
   await app.register(userRoutes, { users: deps.services.users });
   await app.register(compatRoutes, { services: deps.services });
   await app.register(authRoutes, { users: deps.services.users });

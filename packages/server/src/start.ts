@@ -147,6 +147,7 @@ export async function startServer(
       onWitnessError: (witness, error) => logWarning(`checkpoint witness ${witness} failed`, error),
       identity: identityOptions(config),
       retentionDays: config.retentionDays,
+      ...(config.retentionArchive ? { archiveDir: config.archiveDir } : {}),
       ingestQueueMaxEvents: config.ingestQueueMaxEvents,
     });
     const app = await buildApp({

@@ -4,7 +4,8 @@
 // __proto__/constructor keys, deep nesting, huge numbers, invalid UTF-8, wrong content types, bad credentials).
 // Properties: never a 5xx, never a hang, the process never crashes, and a rejected request (4xx) changes nothing
 // stored (a digest of tenant log sizes, system-log heads, keys, users and retention policies before and after).
-// LOGBOOK_FUZZ_RUNS sets the requests per backend (default 400); the count run is printed.
+// LOGBOOK_FUZZ_RUNS sets the requests per backend (default 400, rounded up to a whole number per route); the count
+// run is printed.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';

@@ -45,6 +45,8 @@ export async function makeTestApp(
     backend?: Backend;
     /** Abuse limits (off unless given). */
     rateLimit?: RateLimitOptions;
+    /** Retention archives audit events here before deleting them (off unless given). */
+    archiveDir?: string;
   } = {},
 ): Promise<TestApp> {
   const dir = options.dir ?? tempDir();
@@ -57,6 +59,7 @@ export async function makeTestApp(
   const services = createServices(store, {
     signer: generateSigningKey('logbook.test'),
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.archiveDir ? { archiveDir: options.archiveDir } : {}),
     identity: {
       loginKeyPem: readOrCreateSecretFile(path.join(dir, 'login-token.key'), generateLoginKeyPem).text,
       ...options.identity,

@@ -197,6 +197,60 @@ const MATRIX: Record<string, MatrixEntry> = {
     ],
     ownOnly: (res) => expect(res.json().tenant).toBe('acme'),
   },
+  'GET /api/v1/events/export': {
+    scope: 'audit:read',
+    request: () => ({ url: '/api/v1/events/export?format=ndjson&action=acme.only' }),
+    otherTenant: () => [{ url: '/api/v1/events/export?tenant=globex', status: 403 }],
+    ownOnly: (res, fx) => {
+      const rows = res.body
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { id: string; tenant: string });
+      expect(rows.map((r) => r.id)).toEqual([fx.acmeEventId]);
+      expect(tenantsOf(rows)).toEqual(['acme']);
+    },
+  },
+  'GET /api/v1/logs/export': {
+    scope: 'logging:read',
+    request: () => ({ url: '/api/v1/logs/export?format=ndjson' }),
+    otherTenant: () => [{ url: '/api/v1/logs/export?format=csv&tenant=globex', status: 403 }],
+    ownOnly: (res, fx) => {
+      const rows = res.body
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { id: string; tenant: string });
+      expect(tenantsOf(rows)).toEqual(['acme']);
+      expect(rows.map((r) => r.id)).toContain(fx.acmeLogId);
+    },
+  },
+  'GET /api/v1/retention': {
+    scope: 'admin',
+    request: () => ({ url: '/api/v1/retention' }),
+    otherTenant: () => [{ url: '/api/v1/retention?tenant=globex', status: 403 }],
+    ownOnly: (res) => expect(tenantsOf(res.json().data)).toEqual(['acme']),
+  },
+  'PUT /api/v1/retention': {
+    scope: 'admin',
+    // 100 years: a real policy change that removes nothing.
+    request: (_fx, tenant) => ({
+      url: '/api/v1/retention',
+      payload: { tenant, stream: 'logs', days: 36500 },
+    }),
+    otherTenant: () => [
+      { url: '/api/v1/retention', payload: { tenant: 'globex', stream: 'logs', days: 1 }, status: 403 },
+    ],
+    ownOnly: (res) => expect(res.json()).toMatchObject({ tenant: 'acme', stream: 'logs', days: 36500 }),
+  },
+  'POST /api/v1/retention/run': {
+    scope: 'admin',
+    // Fixtures are minutes old: the default 45 days removes none of them.
+    request: (_fx, tenant) => ({ url: '/api/v1/retention/run', payload: { tenant } }),
+    otherTenant: () => [{ url: '/api/v1/retention/run', payload: { tenant: 'globex' }, status: 403 }],
+    ownOnly: (res) => {
+      expect(res.json().deleted).toBe(0);
+      expect(tenantsOf(res.json().purged)).toEqual(['acme']);
+    },
+  },
   'GET /api/v1/logs/tail': {
     scope: 'logging:read',
     // follow=false ends the stream once caught up, so inject() gets a whole answer.

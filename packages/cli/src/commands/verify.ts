@@ -11,11 +11,13 @@ import {
   openStore,
   PUBLIC_KEY_FILE,
   readWitnessDirectory,
+  verifyArchive,
   verifyStore,
 } from '@logbook/server';
 import cliProgress from 'cli-progress';
 
 export const VERIFY_USAGE = `logbook verify [--data-dir DIR | --database-url URL] [--public-key KEY|FILE] [--witness-dir DIR] [--all] [--json]
+       logbook verify --archive DIR --public-key KEY|FILE [--json]
 
 Re-derives every tenant's audit log from storage: each event's hash from its stored content, gap-free seqs,
 the Merkle tree and its stored nodes, every checkpoint's signature and root, and witness copies.
@@ -27,6 +29,9 @@ the Merkle tree and its stored nodes, every checkpoint's signature and root, and
                         data dir's ${PUBLIC_KEY_FILE}. Pin a copy kept outside the data dir: whoever can
                         write the data dir can replace the key there.
   --witness-dir DIR     directory witness copies (default LOGBOOK_WITNESS_DIR)
+  --archive DIR         verify retention archives offline instead (no database): every entry's leaf hash
+                        recomputed from its body, its inclusion proof checked against the signed
+                        checkpoint in its manifest, the checkpoint's signature against --public-key
   --all                 report every finding instead of stopping at the first
   --json                machine-readable report on stdout
 
@@ -35,7 +40,8 @@ Exit codes: 0 intact, 1 tampered, 2 usage or connection error.
 Examples:
   logbook verify --data-dir ./data
   logbook verify --data-dir ./data --public-key ~/logbook.pub --witness-dir /mnt/witness --json
-  logbook verify --database-url postgres://logbook@db/logbook --public-key ~/logbook.pub`;
+  logbook verify --database-url postgres://logbook@db/logbook --public-key ~/logbook.pub
+  logbook verify --archive ./data/archive --public-key ~/logbook.pub`;
 
 /** The pinned verifier key from a key string or a file; anything unusable is a usage error (2), never "tampered". */
 function readKey(value: string): string {
@@ -64,6 +70,7 @@ export async function verifyCommand(args: string[]): Promise<number> {
       'database-url': { type: 'string' },
       'public-key': { type: 'string' },
       'witness-dir': { type: 'string' },
+      archive: { type: 'string' },
       all: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
@@ -74,6 +81,9 @@ export async function verifyCommand(args: string[]): Promise<number> {
     ...(values['database-url'] ? { LOGBOOK_DATABASE_URL: values['database-url'] } : {}),
   };
   const config = loadConfig(env);
+  if (values.archive !== undefined) {
+    return verifyArchiveCommand(values.archive, values['public-key'], config.dataDir, values.json ?? false);
+  }
   const keyFile = path.join(config.dataDir, PUBLIC_KEY_FILE);
   const keySource = values['public-key'] ?? keyFile;
   if (!values['public-key'] && !fs.existsSync(keyFile)) {
@@ -157,4 +167,36 @@ export async function verifyCommand(args: string[]): Promise<number> {
     bar?.stop();
     await store.close();
   }
+}
+
+/** `--archive DIR`: offline, from the archive files and the public key alone (the data dir's key file as fallback). */
+async function verifyArchiveCommand(
+  dir: string,
+  publicKey: string | undefined,
+  dataDir: string,
+  json: boolean,
+): Promise<number> {
+  if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new ConfigError(`--archive: ${dir} is not a directory`);
+  }
+  const keyFile = path.join(dataDir, PUBLIC_KEY_FILE);
+  if (!publicKey && !fs.existsSync(keyFile)) {
+    throw new ConfigError('no public key: pass --public-key (archives are verified against the pinned key)');
+  }
+  const report = await verifyArchive(dir, readKey(publicKey ?? keyFile));
+  if (report.archives === 0 && report.findings.length === 0) {
+    throw new ConfigError(`--archive: no archive manifests (*.manifest.json) under ${dir}`);
+  }
+  if (json) {
+    console.log(JSON.stringify(report, null, 2));
+  } else if (report.ok) {
+    console.log(
+      `OK: ${report.entries} archived events in ${report.archives} archive(s) verified against the signed checkpoints.`,
+    );
+  } else {
+    for (const f of report.findings) {
+      console.log(`TAMPERED: ${f.file}${f.line !== undefined ? `:${f.line}` : ''}: ${f.message}`);
+    }
+  }
+  return report.ok ? 0 : 1;
 }

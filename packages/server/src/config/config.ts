@@ -18,6 +18,10 @@ export interface Config {
   retentionDays: number;
   /** Seconds between retention runs (each applies every tenant's policy); 0 = only when asked. */
   retentionIntervalSeconds: number;
+  /** LOGBOOK_RETENTION_ARCHIVE (default true): retention writes expiring audit events to an archive before deleting. */
+  retentionArchive: boolean;
+  /** LOGBOOK_ARCHIVE_DIR: where those archives go (default `<data dir>/archive`, also with PostgreSQL). */
+  archiveDir: string;
   logLevel: LogLevel;
   maxBodyBytes: number;
   sqliteCacheMiB: number;
@@ -62,6 +66,14 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
     throw new ConfigError(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
   }
   return Number(raw);
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+  if (['false', '0', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false (got "${env[name]}")`);
 }
 
 function optional(env: Env, name: string): string | undefined {
@@ -152,6 +164,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     jwtAudience: optional(env, 'LOGBOOK_JWT_AUDIENCE'),
     retentionDays: integer(env, 'LOGBOOK_RETENTION_DAYS', 45, 0, 36_500),
     retentionIntervalSeconds: integer(env, 'LOGBOOK_RETENTION_INTERVAL_SECONDS', 3600, 0, 31_536_000),
+    retentionArchive: boolean(env, 'LOGBOOK_RETENTION_ARCHIVE', true),
+    archiveDir: path.resolve(cwd, optional(env, 'LOGBOOK_ARCHIVE_DIR') ?? path.join(dataDir, 'archive')),
     logLevel: logLevel as LogLevel,
     maxBodyBytes: integer(env, 'LOGBOOK_MAX_BODY_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     sqliteCacheMiB: integer(env, 'LOGBOOK_SQLITE_CACHE_MIB', 256, 2, 65_536),

@@ -2,7 +2,7 @@
 // stays one page however many events match. It must never buffer a whole export, and never emit a CSV cell a
 // spreadsheet would run as a formula.
 import { Readable } from 'node:stream';
-import type { AuditEvent, EventListQuery } from '@logbook/protocol';
+import { type AuditEvent, type EventListQuery, EXPORT_FORMATS } from '@logbook/protocol';
 import type { FastifyReply } from 'fastify';
 import type { Principal } from '../auth/principal.ts';
 import type { EventService } from '../services/events.ts';
@@ -10,7 +10,7 @@ import type { EventService } from '../services/events.ts';
 /** Filters of an event listing without Logbook's own paging fields (exports and offset pages page themselves). */
 export type EventFilterQuery = Omit<EventListQuery, 'limit' | 'cursor' | 'includeTotal' | 'order'>;
 
-export const EXPORT_FORMATS = ['csv', 'ndjson'] as const;
+export { EXPORT_FORMATS };
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export const EXPORT_CONTENT_TYPES: Record<ExportFormat, string> = {
@@ -59,6 +59,24 @@ export async function eventPages(
     yield page.data;
     while (page.nextCursor !== null) {
       page = await events.list(principal, { ...query, limit: pageSize, cursor: page.nextCursor });
+      yield page.data;
+    }
+  })();
+}
+
+/**
+ * Pages of any cursor-paged listing: `list(cursor)` answers one page and the next cursor (null: done). The first page
+ * is read before this resolves (bad filters fail as a normal 400 before any byte is sent).
+ */
+export async function cursorPages<T>(
+  list: (cursor: string | undefined) => Promise<{ data: T[]; nextCursor: string | null }>,
+): Promise<AsyncIterable<T[]>> {
+  const first = await list(undefined);
+  return (async function* pages() {
+    let page = first;
+    yield page.data;
+    while (page.nextCursor !== null) {
+      page = await list(page.nextCursor);
       yield page.data;
     }
   })();

@@ -2,6 +2,7 @@
 import type { SigningKey } from '@logbook/protocol';
 import type { Store } from '../store/store.ts';
 import { DEFAULT_QUEUE_OPTIONS } from './append-queue.ts';
+import { ArchiveService } from './archive.ts';
 import { EventService } from './events.ts';
 import { createIdentityServices, type IdentityOptions, type IdentityServices } from './identity.ts';
 import { IntegrityService, type Witness } from './integrity.ts';
@@ -30,6 +31,8 @@ export interface ServiceOptions {
   identity?: IdentityOptions;
   /** LOGBOOK_RETENTION_DAYS: retention of tenant streams without a policy of their own (default 45; 0 = forever). */
   retentionDays?: number;
+  /** Retention archives audit events here before deleting their payloads (LOGBOOK_ARCHIVE_DIR; unset: no archive). */
+  archiveDir?: string;
   /** Live tail polling (services/tail.ts). */
   tail?: TailOptions;
   /** Audit events waiting for their commit at most; beyond it appends get 503 + Retry-After (back-pressure). */
@@ -65,6 +68,12 @@ export function createServices(store: Store, options: ServiceOptions): Services 
   logs.queue.onCommit = (requests) => {
     for (const tenant of new Set(requests.flat().map((e) => e.tenant))) tail.hub.notify('logs', tenant);
   };
+  const integrity = new IntegrityService(store, {
+    signer: options.signer,
+    clock,
+    ...(options.witnesses ? { witnesses: options.witnesses } : {}),
+    ...(options.onWitnessError ? { onWitnessError: options.onWitnessError } : {}),
+  });
   return {
     logs,
     tail,
@@ -75,13 +84,9 @@ export function createServices(store: Store, options: ServiceOptions): Services 
       clock,
       streams: [logPurger(logs)],
       ...(options.retentionDays !== undefined ? { defaultDays: options.retentionDays } : {}),
+      archive: options.archiveDir ? new ArchiveService(store, integrity, options.archiveDir, clock) : null,
     }),
-    integrity: new IntegrityService(store, {
-      signer: options.signer,
-      clock,
-      ...(options.witnesses ? { witnesses: options.witnesses } : {}),
-      ...(options.onWitnessError ? { onWitnessError: options.onWitnessError } : {}),
-    }),
+    integrity,
   };
 }
 

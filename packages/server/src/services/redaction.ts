@@ -21,6 +21,10 @@ export interface RedactRequest {
   /** Why (an erasure ticket, a retention policy, the API that was called): kept in the record. */
   reason: string;
   context?: RequestContext;
+  /** Only entries with seq below this (retention: exactly the entries it archived first). */
+  belowSeq?: number;
+  /** Extra facts for the record's details (retention: the archive file and its digest). */
+  details?: Record<string, unknown>;
 }
 
 export interface RedactResult {
@@ -75,7 +79,12 @@ export class EventRedaction {
       description: unique
         ? `Deleted the payload of ${unique.length === 1 ? 'one event' : `${unique.length} events`} by id: ${reason}`
         : `Deleted the payloads of events that occurred before ${toIso(beforeMs!)}: ${reason}`,
-      details: { reason, ...(unique ? { ids: unique } : { before: toIso(beforeMs!) }) },
+      details: {
+        ...request.details,
+        reason,
+        ...(unique ? { ids: unique } : { before: toIso(beforeMs!) }),
+        ...(request.belowSeq !== undefined ? { belowSeq: request.belowSeq } : {}),
+      },
       ...(request.context ? { context: request.context } : {}),
     });
     const removed: string[] = [];
@@ -84,6 +93,7 @@ export class EventRedaction {
         tenant,
         ...(unique ? { ids: unique } : { beforeMs: beforeMs! }),
         recordSeq: record.seq,
+        ...(request.belowSeq !== undefined ? { belowSeq: request.belowSeq } : {}),
         // Deletion records are the proof of every deletion: never deleted themselves (by id or by age).
         keepActions: [REDACTION_ACTION],
         limit: CHUNK,

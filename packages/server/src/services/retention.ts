@@ -1,18 +1,18 @@
 // Retention: how long each tenant's streams are kept (a policy per tenant and stream, else LOGBOOK_RETENTION_DAYS),
 // and applying it. It never deletes anything itself: old events go through EventService.redact, so payloads go,
 // leaf hashes stay, the deletion is an audit event and `logbook verify` still passes.
-import { DEFAULT_TENANT, LogbookError } from '@logbook/protocol';
+import { relative } from 'node:path';
+import { DEFAULT_TENANT, LogbookError, MAX_RETENTION_DAYS, RETENTION_STREAMS } from '@logbook/protocol';
 import { type Principal, SYSTEM_PRINCIPAL, tenantFor } from '../auth/principal.ts';
 import { MIN_TIME_MS, toIso } from '../domain/time.ts';
 import type { RetentionPolicyRecord, Store } from '../store/store.ts';
+import type { ArchiveService } from './archive.ts';
 import type { EventService } from './events.ts';
+import { REDACTION_ACTION } from './redaction.ts';
 import { type RequestContext, SELF_AUDIT_ACTIONS, type SelfAudit } from './self-audit.ts';
 
-export const RETENTION_STREAMS = ['events', 'logs'] as const;
+export { MAX_RETENTION_DAYS, RETENTION_STREAMS };
 export type RetentionStream = (typeof RETENTION_STREAMS)[number];
-
-/** Longest retention a policy may name (100 years); 0 means forever. */
-export const MAX_RETENTION_DAYS = 36_500;
 export const DAY_MS = 86_400_000;
 
 /** A tenant stream's effective retention. */
@@ -39,7 +39,14 @@ export interface RetentionPurger {
   purgeBefore(
     principal: Principal,
     request: { tenant: string; beforeMs: number; reason: string; context?: RequestContext },
-  ): Promise<{ count: number; recordId: string | null }>;
+  ): Promise<PurgerResult>;
+}
+
+export interface PurgerResult {
+  count: number;
+  recordId: string | null;
+  /** The archive written before the deletion (events with archiving on), relative to the archive dir. */
+  archive?: { file: string; count: number; sha256: string } | null;
 }
 
 export interface PurgeResult {
@@ -50,6 +57,9 @@ export interface PurgeResult {
   deleted: number;
   /** Id of the audit event that recorded the deletion (null when nothing was deleted). */
   recordId: string | null;
+  /** Entries archived before the deletion, and the archive's data file relative to the archive dir (null: none). */
+  archived: number;
+  archive: string | null;
 }
 
 export interface RetentionRunResult {
@@ -57,6 +67,7 @@ export interface RetentionRunResult {
   /** One entry per tenant stream whose policy keeps less than forever. */
   purged: (PurgeResult & { days: number })[];
   deleted: number;
+  archived: number;
 }
 
 export interface RetentionOptions {
@@ -65,6 +76,8 @@ export interface RetentionOptions {
   clock?: () => number;
   /** Streams besides `events` (the system logs: logPurger(logs)). */
   streams?: RetentionPurger[];
+  /** LOGBOOK_RETENTION_ARCHIVE: audit events are archived here before their payloads are deleted (null: not). */
+  archive?: ArchiveService | null;
 }
 
 /** What the system-log stream offers retention (LogService): its tenants, and deleting what is older. */
@@ -105,8 +118,11 @@ function checkStream(stream: string): asserts stream is RetentionStream {
   }
 }
 
-/** The audit-event stream: entries go through EventService.redact. */
-function eventPurger(store: Store, events: EventService): RetentionPurger {
+/**
+ * The audit-event stream: entries go through EventService.redact. With an archive, exactly the entries about to be
+ * redacted are archived first (durably), and the redaction is limited to what the archive holds (belowSeq).
+ */
+function eventPurger(store: Store, events: EventService, archive: ArchiveService | null): RetentionPurger {
   return {
     stream: 'events',
     tenants: async () => (await store.listTenantLogs()).filter((t) => t.size > 0).map((t) => t.tenant),
@@ -114,13 +130,22 @@ function eventPurger(store: Store, events: EventService): RetentionPurger {
       // Redacting nothing would still append a deletion record; look first, so idle runs leave no trace.
       const older = await events.list(SYSTEM_PRINCIPAL, { tenant, to: toIso(beforeMs), limit: 1 });
       if (older.data.length === 0) return { count: 0, recordId: null };
+      const written = archive
+        ? await archive.archive({ tenant, beforeMs, skipActions: [REDACTION_ACTION] })
+        : null;
+      // Archiving on and nothing archivable (only deletion records are that old): nothing to redact either.
+      if (archive && !written) return { count: 0, recordId: null, archive: null };
+      const archived = written
+        ? { file: relative(archive!.dir, written.file), count: written.count, sha256: written.sha256 }
+        : null;
       const result = await events.redact(principal, {
         tenant,
         beforeMs,
         reason,
         ...(context ? { context } : {}),
+        ...(written ? { belowSeq: written.belowSeq, details: { archive: archived } } : {}),
       });
-      return { count: result.count, recordId: result.count > 0 ? result.recordId : null };
+      return { count: result.count, recordId: result.count > 0 ? result.recordId : null, archive: archived };
     },
   };
 }
@@ -130,6 +155,7 @@ export class RetentionService {
   private readonly clock: () => number;
   private readonly purgers = new Map<RetentionStream, RetentionPurger>();
   private running: Promise<RetentionRunResult> | null = null;
+  private readonly archiving: boolean;
 
   constructor(
     private readonly store: Store,
@@ -140,8 +166,23 @@ export class RetentionService {
     this.defaultDays = options.defaultDays ?? 45;
     checkDays(this.defaultDays, 'LOGBOOK_RETENTION_DAYS');
     this.clock = options.clock ?? Date.now;
-    this.registerStream(eventPurger(store, events));
+    this.archiving = Boolean(options.archive);
+    this.registerStream(eventPurger(store, events, options.archive ?? null));
     for (const purger of options.streams ?? []) this.registerStream(purger);
+  }
+
+  /** Whether audit events are archived before retention deletes their payloads. */
+  get archives(): boolean {
+    return this.archiving;
+  }
+
+  /** A run asked for over the API: a tenant-bound caller runs its own tenant only; others all, or `tenant`. */
+  runFor(principal: Principal, tenant?: string): Promise<RetentionRunResult> {
+    const only =
+      principal.tenant !== null || tenant !== undefined
+        ? tenantFor(principal, tenant, DEFAULT_TENANT)
+        : undefined;
+    return this.run(only !== undefined ? { tenant: only } : {});
   }
 
   registerStream(purger: RetentionPurger): void {
@@ -265,14 +306,23 @@ export class RetentionService {
   ): Promise<PurgeResult> {
     const purger = this.purgers.get(stream);
     const before = toIso(Math.max(beforeMs, MIN_TIME_MS));
-    if (!purger || beforeMs <= MIN_TIME_MS) return { tenant, stream, before, deleted: 0, recordId: null };
+    if (!purger || beforeMs <= MIN_TIME_MS)
+      return { tenant, stream, before, deleted: 0, recordId: null, archived: 0, archive: null };
     const result = await purger.purgeBefore(principal, {
       tenant,
       beforeMs,
       reason,
       ...(context ? { context } : {}),
     });
-    return { tenant, stream, before, deleted: result.count, recordId: result.recordId };
+    return {
+      tenant,
+      stream,
+      before,
+      deleted: result.count,
+      recordId: result.recordId,
+      archived: result.archive?.count ?? 0,
+      archive: result.archive?.file ?? null,
+    };
   }
 
   /**
@@ -291,7 +341,7 @@ export class RetentionService {
     const policies = new Map(
       (await this.store.listRetentionPolicies()).map((row) => [`${row.tenant}\u0000${row.stream}`, row.days]),
     );
-    const result: RetentionRunResult = { startedAt: toIso(nowMs), purged: [], deleted: 0 };
+    const result: RetentionRunResult = { startedAt: toIso(nowMs), purged: [], deleted: 0, archived: 0 };
     for (const purger of this.purgers.values()) {
       const tenants = options.tenant ? [options.tenant] : await purger.tenants();
       for (const tenant of tenants) {
@@ -306,6 +356,7 @@ export class RetentionService {
         );
         result.purged.push({ ...purged, days });
         result.deleted += purged.deleted;
+        result.archived += purged.archived;
         if (purged.deleted > 0) {
           await this.audit.record({
             actor: SYSTEM_PRINCIPAL,
@@ -319,6 +370,8 @@ export class RetentionService {
               days,
               before: purged.before,
               deleted: purged.deleted,
+              archived: purged.archived,
+              ...(purged.archive ? { archive: purged.archive } : {}),
               ...(purged.recordId ? { redactionRecordId: purged.recordId } : {}),
             },
           });

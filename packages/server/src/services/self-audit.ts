@@ -23,6 +23,8 @@ export const SELF_AUDIT_ACTIONS = {
   retentionSet: 'logbook.retention.set',
   retentionRun: 'logbook.retention.run',
   eventsExport: 'logbook.events.export',
+  /** System logs exported (GET /api/v1/logs/export): recorded in the audit log, like event exports. */
+  logsExport: 'logbook.logs.export',
   /** Event payloads deleted (erasure, retention, a compatible API's delete); the verifier reads these records. */
   eventsRedact: 'logbook.events.redact',
   /** A system log entry deleted by id (system logs have no Merkle log, so it is a plain delete). */

@@ -100,6 +100,8 @@ export interface RedactionTarget {
   beforeMs?: number;
   /** Seq of the audit event recording this deletion: only older entries are redacted, and each remembers it. */
   recordSeq: number;
+  /** Also only entries with seq below this (retention archived exactly those before redacting; later ones wait). */
+  belowSeq?: number;
   /** Entries with these actions are never redacted (the deletion records themselves: they are the proof). */
   keepActions: string[];
   /** At most this many per call, so that each call is one short transaction; the service calls again. */

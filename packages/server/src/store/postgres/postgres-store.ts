@@ -135,6 +135,8 @@ const bytesEqual = (a: Uint8Array | null, b: Uint8Array | null): boolean =>
 
 /** Deadlocks and serialisation failures roll the whole group back; nothing was acknowledged, so it is retried. */
 const RETRYABLE = new Set(['40P01', '40001']);
+/** The longest timer Node supports (~24.8 days): "no client-side timeout" for one query (0 means the default). */
+const MAX_TIMER_MS = 2_147_483_647;
 
 /** Builds numbered parameters ($1, $2, …) next to the SQL text that uses them. */
 class Params {
@@ -231,8 +233,16 @@ export class PostgresStore implements Store {
     const client = await this.pool.connect();
     const applied: string[] = [];
     try {
+      // A migration (or waiting for another process's) may take longer than the statement timeout meant for
+      // requests: no limit on this session, restored before the connection goes back to the pool.
+      await client.query('SET statement_timeout = 0');
+      const unbounded = { query_timeout: MAX_TIMER_MS };
       // Several processes may start at once on a fresh database: one migrates, the others wait and find it done.
-      await client.query('SELECT pg_advisory_lock($1)', [int8Param(MIGRATION_LOCK)]);
+      await client.query({
+        text: 'SELECT pg_advisory_lock($1)',
+        values: [int8Param(MIGRATION_LOCK)],
+        ...unbounded,
+      });
       try {
         await client.query(
           'CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_ms bigint NOT NULL)',
@@ -246,7 +256,7 @@ export class PostgresStore implements Store {
           if (done.has(migration.name)) continue;
           await client.query('BEGIN');
           try {
-            await client.query(migration.sql);
+            await client.query({ text: migration.sql, ...unbounded });
             await client.query('INSERT INTO schema_migrations (name, applied_ms) VALUES ($1, $2)', [
               migration.name,
               this.clock(),
@@ -262,7 +272,11 @@ export class PostgresStore implements Store {
         await client.query('SELECT pg_advisory_unlock($1)', [int8Param(MIGRATION_LOCK)]);
       }
     } finally {
-      client.release();
+      // Back to the pool with the request timeouts again; a connection that cannot even do that is dropped.
+      await client.query('RESET statement_timeout').then(
+        () => client.release(),
+        (error: Error) => client.release(error),
+      );
     }
     await ensureEventPartitions(this.pool, this.clock());
     await ensureEventPartitions(this.pool, this.clock(), 'logs');
@@ -914,6 +928,7 @@ export class PostgresStore implements Store {
 
   async redactEvents(target: RedactionTarget): Promise<string[]> {
     const { tenant, recordSeq, limit } = target;
+    const below = Math.min(recordSeq, target.belowSeq ?? recordSeq);
     const keep = target.keepActions.map((a) => toPgText(a));
     return this.transaction(async (client) => {
       // Driven from the payload table (redacted rows leave it), so repeated calls never rescan what is done.
@@ -932,7 +947,7 @@ export class PostgresStore implements Store {
               WHERE l.tenant = $1 AND l.id = ANY($2::text[]) AND l.seq < $3 AND l.redacted_by IS NULL
                 AND NOT e.action = ANY($5::text[])
               ORDER BY l.seq LIMIT $4 FOR UPDATE OF e`,
-            [tenant, target.ids.map((id) => toPgText(id)), recordSeq, limit, keep],
+            [tenant, target.ids.map((id) => toPgText(id)), below, limit, keep],
           )
         : await client.query<{
             order_key: string;
@@ -949,7 +964,7 @@ export class PostgresStore implements Store {
                       ORDER BY order_key LIMIT $4 FOR UPDATE) e
                JOIN log_leaves l ON l.tenant = $1 AND l.seq = e.seq AND l.order_key = e.order_key
               WHERE l.redacted_by IS NULL`,
-            [tenant, int8Param(orderKeyFloor(target.beforeMs ?? 0)), recordSeq, limit, keep],
+            [tenant, int8Param(orderKeyFloor(target.beforeMs ?? 0)), below, limit, keep],
           );
       if (rows.length === 0) return [];
       const hours = new Map<string, { h: number; a: string; tt: string; n: number }>();

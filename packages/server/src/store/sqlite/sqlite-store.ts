@@ -664,6 +664,7 @@ export class SqliteStore implements Store {
 
   async redactEvents(target: RedactionTarget): Promise<string[]> {
     const { tenant, recordSeq, limit } = target;
+    const below = Math.min(recordSeq, target.belowSeq ?? recordSeq);
     const keep = JSON.stringify(target.keepActions);
     return this.db
       .transaction(() => {
@@ -675,14 +676,14 @@ export class SqliteStore implements Store {
                     AND action NOT IN (SELECT value FROM json_each(?))
                   LIMIT ?`,
                 true,
-              ).all(tenant, JSON.stringify(target.ids), recordSeq, keep, limit)
+              ).all(tenant, JSON.stringify(target.ids), below, keep, limit)
             : this.stmt(
                 `SELECT order_key, id, occurred_ms, action, actor_id, target_type FROM events
                   WHERE tenant = ? AND order_key < ? AND seq < ? AND redacted_by IS NULL
                     AND action NOT IN (SELECT value FROM json_each(?))
                   ORDER BY order_key LIMIT ?`,
                 true,
-              ).all(tenant, orderKeyFloor(target.beforeMs ?? 0), recordSeq, keep, limit)
+              ).all(tenant, orderKeyFloor(target.beforeMs ?? 0), below, keep, limit)
         ) as {
           order_key: bigint;
           id: string;
