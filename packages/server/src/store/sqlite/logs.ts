@@ -1,5 +1,6 @@
 // The SQLite side of system logs (schema: migration 0005_system_logs). SqliteStore delegates its log methods here.
 // It must never acknowledge an append before its transaction committed; no Merkle work happens for logs.
+
 import { LogbookError } from '@logbook/protocol';
 import Database from 'better-sqlite3';
 import type { PreparedLogEntry } from '../../domain/log-entry.ts';
@@ -7,6 +8,7 @@ import { ORDER_KEY_COUNTER_BITS, orderKeyFloor } from '../../domain/time.ts';
 import type { LogFilter, LogPageRequest, LogStatsRequest } from '../../query/log-filter.ts';
 import type { LogPage, LogStatsResult, StoredLogRow } from '../store.ts';
 import { fts5Query } from './full-text.ts';
+import { orderKeyRange } from './key-range.ts';
 
 type Db = Database.Database;
 type Statement = Database.Statement;
@@ -140,7 +142,7 @@ export class SqliteLogs {
   count(filter: LogFilter): number {
     const { where, params } = this.conditions(filter);
     const text = this.usesText(filter);
-    const range = keyRange(text ? 'f.rowid' : 'l.order_key', filter, 'desc', undefined);
+    const range = orderKeyRange(text ? 'f.rowid' : 'l.order_key', filter, 'desc', undefined);
     const sql = text
       ? `SELECT count(*) AS n FROM logs_fts f JOIN logs l ON l.order_key = f.rowid
          WHERE logs_fts MATCH ? AND ${[...range.sql, ...where].join(' AND ')}`
@@ -176,7 +178,7 @@ export class SqliteLogs {
     const { filter, order, after } = page;
     const { where, params } = this.conditions(filter);
     const keyColumn = this.usesText(filter) ? 'f.rowid' : 'l.order_key';
-    const range = keyRange(keyColumn, filter, order, after);
+    const range = orderKeyRange(keyColumn, filter, order, after);
     let sql: string;
     let all: SqlParam[];
     if (this.usesText(filter)) {
@@ -288,30 +290,6 @@ export class SqliteLogs {
       })
       .immediate();
   }
-}
-
-/** Order-key range for the time bounds and the cursor, applied to `keyColumn`. */
-function keyRange(
-  keyColumn: string,
-  filter: LogFilter,
-  order: 'asc' | 'desc',
-  after: bigint | undefined,
-): { sql: string[]; params: SqlParam[] } {
-  const sql: string[] = [];
-  const params: SqlParam[] = [];
-  if (filter.fromMs !== undefined) {
-    sql.push(`${keyColumn} >= ?`);
-    params.push(orderKeyFloor(filter.fromMs));
-  }
-  if (filter.toMs !== undefined) {
-    sql.push(`${keyColumn} < ?`);
-    params.push(orderKeyFloor(filter.toMs));
-  }
-  if (after !== undefined) {
-    sql.push(`${keyColumn} ${order === 'desc' ? '<' : '>'} ?`);
-    params.push(after);
-  }
-  return { sql, params };
 }
 
 /** An engine limit can still refuse a full-text query: that is the caller's 400, not a 500. */

@@ -34,6 +34,7 @@ import type {
 } from '../store.ts';
 import { fts5Query } from './full-text.ts';
 import { SqliteIdentity } from './identity.ts';
+import { orderKeyRange } from './key-range.ts';
 import { SqliteLogs } from './logs.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 import { packedLogReader, packedLogWorker, parseIntegerList } from './packed-log.ts';
@@ -360,30 +361,6 @@ export class SqliteStore implements Store {
     return { sql, params };
   }
 
-  /** Order-key range for the time bounds and the cursor, applied to `keyColumn`. */
-  private keyRange(
-    keyColumn: string,
-    filter: EventFilter,
-    order: 'asc' | 'desc',
-    after: bigint | undefined,
-  ): { sql: string[]; params: SqlParam[] } {
-    const sql: string[] = [];
-    const params: SqlParam[] = [];
-    if (filter.fromMs !== undefined) {
-      sql.push(`${keyColumn} >= ?`);
-      params.push(orderKeyFloor(filter.fromMs));
-    }
-    if (filter.toMs !== undefined) {
-      sql.push(`${keyColumn} < ?`);
-      params.push(orderKeyFloor(filter.toMs));
-    }
-    if (after !== undefined) {
-      sql.push(`${keyColumn} ${order === 'desc' ? '<' : '>'} ?`);
-      params.push(after);
-    }
-    return { sql, params };
-  }
-
   private selectEvents(
     columns: string,
     filter: EventFilter,
@@ -393,7 +370,7 @@ export class SqliteStore implements Store {
     const where = this.conditions(filter);
     if (filter.search) {
       // Drive the query from the FTS index in its own rowid (= time) order: "newest matches" never sorts all matches.
-      const range = this.keyRange('f.rowid', filter, order, after);
+      const range = orderKeyRange('f.rowid', filter, order, after);
       return {
         sql: `SELECT ${columns} FROM events_fts f JOIN events e ON e.order_key = f.rowid
               WHERE events_fts MATCH ? AND ${[...range.sql, ...where.sql].join(' AND ')}
@@ -401,7 +378,7 @@ export class SqliteStore implements Store {
         params: [fts5Query(filter.search), ...range.params, ...where.params],
       };
     }
-    const range = this.keyRange('e.order_key', filter, order, after);
+    const range = orderKeyRange('e.order_key', filter, order, after);
     return {
       sql: `SELECT ${columns} FROM events e WHERE ${[...where.sql, ...range.sql].join(' AND ')} ORDER BY e.order_key ${order}`,
       params: [...where.params, ...range.params],
