@@ -78,6 +78,13 @@ const COMMANDS: Record<string, Command> = {
       return { usage: m.CHECKPOINT_USAGE, run: m.checkpointCommand };
     },
   },
+  capture: {
+    summary: 'Record every change of PostgreSQL application tables as audit events (install, status, run)',
+    load: async () => {
+      const m = await import('./commands/capture.ts');
+      return { usage: m.CAPTURE_USAGE, run: m.captureCommand };
+    },
+  },
 };
 
 function help(): string {
