@@ -1,6 +1,7 @@
 // End to end: retention archives verified offline by the real CLI (`node --import tsx packages/cli/src/main.ts verify
 // --archive DIR --public-key FILE`), with nothing but the archive and the public key. The archive is written by a
-// real retention run (injectable clock, SQLite file) over HTTP; tampered copies exit 1 naming the file, usage errors 2.
+// real retention run (injectable clock, SQLite file) over HTTP; tampered copies exit 1 naming the file (also with the
+// signed manifest rewritten to match, and a whole archive removed when checked against the log), usage errors 2.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -100,6 +101,41 @@ describe('logbook verify --archive', () => {
     expect(res.stdout).toMatch(/holds 54 entries, the manifest says 55/);
   });
 
+  it('exits 1 when the manifest was rewritten to match (count, digest): the manifest is signed', () => {
+    for (const field of ['count', 'sha256'] as const) {
+      const copy = path.join(work, `rewritten-${field}`);
+      fs.cpSync(archive, copy, { recursive: true });
+      const dir = path.join(copy, 'default', 'events');
+      const manifestFile = path.join(dir, fs.readdirSync(dir).find((f) => f.endsWith('.manifest.json'))!);
+      const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8'));
+      manifest[field] = field === 'count' ? manifest.count - 1 : '0'.repeat(64);
+      fs.writeFileSync(manifestFile, JSON.stringify(manifest));
+      const res = cli('verify', '--archive', copy, '--public-key', keyFile);
+      expect(res.status).toBe(1);
+      expect(res.stdout).toContain(
+        `TAMPERED: ${manifestFile}: the manifest differs from what the key signed`,
+      );
+    }
+  }, 120_000);
+
+  it('with --data-dir, checks the archives against the deletion records: a whole archive removed exits 1', () => {
+    const intact = cli('verify', '--archive', archive, '--public-key', keyFile, '--data-dir', t.dir);
+    expect(intact.stdout).toMatch(
+      /all 2 archive\(s\) named by the log's deletion records are present and match/,
+    );
+    expect(intact.status).toBe(0);
+    const copy = path.join(work, 'removed');
+    fs.cpSync(archive, copy, { recursive: true });
+    fs.rmSync(path.join(copy, 'acme'), { recursive: true });
+    // Offline the key cannot tell an archive is missing; the signed log can.
+    expect(cli('verify', '--archive', copy, '--public-key', keyFile).status).toBe(0);
+    const res = cli('verify', '--archive', copy, '--public-key', keyFile, '--data-dir', t.dir);
+    expect(res.status).toBe(1);
+    expect(res.stdout).toMatch(
+      /TAMPERED: .+tenant "acme", deletion record seq \d+ names archive .+, which is missing/,
+    );
+  }, 120_000);
+
   it('exits 1 against another key, 2 on usage errors', () => {
     const otherKey = path.join(work, 'other.pub');
     const other = generateSigningKey('logbook.test');
@@ -112,5 +148,5 @@ describe('logbook verify --archive', () => {
     const empty = tempDir('logbook-e2e-empty-');
     expect(cli('verify', '--archive', empty, '--public-key', keyFile).status).toBe(2);
     fs.rmSync(empty, { recursive: true, force: true });
-  });
+  }, 120_000);
 });

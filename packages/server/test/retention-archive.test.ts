@@ -1,6 +1,7 @@
 // Retention with archive-before-delete on both backends, driven by an injectable clock: events across 100 days, a
 // 45-day policy, a run over HTTP → exactly the older events archived and their payloads gone, the rest intact,
-// verifyStore passes, the archive verifies offline with the public key alone, and tampered archives do not.
+// verifyStore passes, the archive verifies offline with the public key alone, and tampered archives do not — also
+// when the forger rewrites the manifest to match (it is signed), or removes a whole archive (the log names it).
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,7 +17,13 @@ import {
   utf8Encode,
 } from '@logbook/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ArchiveLine, type ArchiveManifest, verifyArchive } from '../src/services/archive.ts';
+import {
+  type ArchiveLine,
+  type ArchiveManifest,
+  checkArchivesAgainstLog,
+  manifestNoteText,
+  verifyArchive,
+} from '../src/services/archive.ts';
 import { verifyStore } from '../src/services/verifier.ts';
 import { makeTestApp, sampleEvent, type TestApp, tempDir } from './helpers.ts';
 import { BACKENDS } from './support-backends.ts';
@@ -52,13 +59,24 @@ function readLines(file: string): ArchiveLine[] {
     .map((l) => JSON.parse(l) as ArchiveLine);
 }
 
-/** Rewrites an archive's data file from `lines` and, like a careful forger, fixes the manifest's digest. */
-function rewrite(manifestFile: string, lines: ArchiveLine[], fixCount = false): void {
+/** Rewrites an archive's data file from `lines`, leaving its manifest as it was. */
+function writeLines(manifestFile: string, lines: ArchiveLine[]): Buffer {
   const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as ArchiveManifest;
   const data = zlib.gzipSync(lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
   fs.writeFileSync(path.join(path.dirname(manifestFile), manifest.file), data);
+  return data;
+}
+
+/** writeLines, then, like a careful forger without the key, fixes the manifest's digest (and count and seqs). */
+function rewrite(manifestFile: string, lines: ArchiveLine[], fixCount = false): void {
+  const data = writeLines(manifestFile, lines);
+  const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as ArchiveManifest;
   manifest.sha256 = createHash('sha256').update(data).digest('hex');
-  if (fixCount) manifest.count = lines.length;
+  if (fixCount) {
+    manifest.count = lines.length;
+    const seqs = lines.map((l) => l.seq);
+    manifest.seqs = { first: Math.min(...seqs), last: Math.max(...seqs) };
+  }
   fs.writeFileSync(manifestFile, JSON.stringify(manifest));
 }
 
@@ -221,7 +239,7 @@ describe.each(BACKENDS)('retention with archives on %s', (backend) => {
     const manifest = JSON.parse(fs.readFileSync(copy.manifest, 'utf8')) as ArchiveManifest;
     const lines = readLines(path.join(path.dirname(copy.manifest), manifest.file));
     lines[3] = { ...lines[3]!, body: lines[3]!.body.replace('secret', 'public') };
-    rewrite(copy.manifest, lines);
+    writeLines(copy.manifest, lines);
     const report = await verifyArchive(copy.dir, key);
     expect(report.ok).toBe(false);
     expect(report.findings[0]).toMatchObject({ line: 4, message: expect.stringMatching(/does not hash/) });
@@ -231,26 +249,10 @@ describe.each(BACKENDS)('retention with archives on %s', (backend) => {
     const copy = copyArchive(archiveDir);
     copies.push(copy.dir);
     const manifest = JSON.parse(fs.readFileSync(copy.manifest, 'utf8')) as ArchiveManifest;
-    const dataFile = path.join(path.dirname(copy.manifest), manifest.file);
-    const lines = readLines(dataFile);
-    // Dropped with the digest fixed: the count gives it away.
-    rewrite(copy.manifest, lines.slice(1));
+    const lines = readLines(path.join(path.dirname(copy.manifest), manifest.file));
+    writeLines(copy.manifest, lines.slice(1));
     const report = await verifyArchive(copy.dir, key);
     expect(report.findings[0]!.message).toMatch(/holds \d+ entries, the manifest says/);
-    // Dropped without touching the manifest: the digest gives it away too.
-    const copy2 = copyArchive(archiveDir);
-    copies.push(copy2.dir);
-    const data2 = path.join(path.dirname(copy2.manifest), manifest.file);
-    fs.writeFileSync(
-      data2,
-      zlib.gzipSync(
-        lines
-          .slice(0, -1)
-          .map((l) => `${JSON.stringify(l)}\n`)
-          .join(''),
-      ),
-    );
-    expect((await verifyArchive(copy2.dir, key)).ok).toBe(false);
     // A truncated gzip file is a finding, not a crash.
     const copy3 = copyArchive(archiveDir);
     copies.push(copy3.dir);
@@ -260,16 +262,77 @@ describe.each(BACKENDS)('retention with archives on %s', (backend) => {
     expect(r3.ok).toBe(false);
   });
 
-  it('an archive whose checkpoint was re-signed by another key does not verify', async () => {
+  it('a line dropped with the manifest rewritten to match (count, digest, seqs) is caught by its signature', async () => {
+    const copy = copyArchive(archiveDir);
+    copies.push(copy.dir);
+    const manifest = JSON.parse(fs.readFileSync(copy.manifest, 'utf8')) as ArchiveManifest;
+    const lines = readLines(path.join(path.dirname(copy.manifest), manifest.file));
+    rewrite(copy.manifest, lines.slice(1), true);
+    const report = await verifyArchive(copy.dir, key);
+    expect(report.ok).toBe(false);
+    expect(report.findings[0]).toMatchObject({
+      file: copy.manifest,
+      message: expect.stringMatching(/differs from what the key signed/),
+    });
+  });
+
+  it('an edited count or an edited digest in the manifest alone is caught', async () => {
+    for (const edit of [
+      (m: ArchiveManifest) => {
+        m.count -= 1;
+      },
+      (m: ArchiveManifest) => {
+        m.sha256 = createHash('sha256').update('another file').digest('hex');
+      },
+    ]) {
+      const copy = copyArchive(archiveDir);
+      copies.push(copy.dir);
+      const manifest = JSON.parse(fs.readFileSync(copy.manifest, 'utf8')) as ArchiveManifest;
+      edit(manifest);
+      fs.writeFileSync(copy.manifest, JSON.stringify(manifest));
+      const report = await verifyArchive(copy.dir, key);
+      expect(report.ok).toBe(false);
+      expect(report.findings[0]!.message).toMatch(/differs from what the key signed/);
+    }
+  });
+
+  it('a data file removed and replaced, with the manifest rewritten to name the replacement, is caught', async () => {
+    const copy = copyArchive(archiveDir);
+    copies.push(copy.dir);
+    const manifest = JSON.parse(fs.readFileSync(copy.manifest, 'utf8')) as ArchiveManifest;
+    const dataFile = path.join(path.dirname(copy.manifest), manifest.file);
+    const kept = readLines(dataFile).slice(0, 5);
+    fs.rmSync(dataFile);
+    const data = zlib.gzipSync(kept.map((l) => `${JSON.stringify(l)}\n`).join(''));
+    fs.writeFileSync(path.join(path.dirname(copy.manifest), 'replacement.ndjson.gz'), data);
+    manifest.file = 'replacement.ndjson.gz';
+    manifest.count = kept.length;
+    manifest.sha256 = createHash('sha256').update(data).digest('hex');
+    fs.writeFileSync(copy.manifest, JSON.stringify(manifest));
+    const report = await verifyArchive(copy.dir, key);
+    expect(report.ok).toBe(false);
+    expect(report.findings[0]!.message).toMatch(/differs from what the key signed/);
+  });
+
+  it('a manifest re-signed by another key (checkpoint and manifest) does not verify', async () => {
     const copy = copyArchive(archiveDir);
     copies.push(copy.dir);
     const manifest = JSON.parse(fs.readFileSync(copy.manifest, 'utf8')) as ArchiveManifest;
     const other = generateSigningKey(key.split('+')[0]!);
     const text = openNote(manifest.checkpoint.note, key).text;
     manifest.checkpoint.note = signNote(formatCheckpoint(parseCheckpoint(text)), other);
+    manifest.count -= 1;
+    manifest.signature = signNote(manifestNoteText(manifest), other);
     fs.writeFileSync(copy.manifest, JSON.stringify(manifest));
     const report = await verifyArchive(copy.dir, key);
-    expect(report.findings[0]!.message).toMatch(/not signed by the given public key/);
+    expect(report.findings[0]!.message).toMatch(/manifest is not signed by the given public key/);
+    // An unsigned manifest (the old format) is not accepted either: its count and digest prove nothing.
+    const { signature: _s, ...unsigned } = JSON.parse(
+      fs.readFileSync(manifests(archiveDir)[0]!, 'utf8'),
+    ) as ArchiveManifest;
+    fs.writeFileSync(copy.manifest, JSON.stringify({ ...unsigned, format: 'logbook-archive/1' }));
+    const old = await verifyArchive(copy.dir, key);
+    expect(old.findings[0]!.message).toMatch(/unsigned logbook-archive\/1 manifest/);
   });
 
   it('a forged entry with a matching hash but no place in the signed tree does not verify', async () => {
@@ -279,8 +342,26 @@ describe.each(BACKENDS)('retention with archives on %s', (backend) => {
     const lines = readLines(path.join(path.dirname(copy.manifest), manifest.file));
     const body = lines[0]!.body.replace('secret', 'forged');
     lines[0] = { ...lines[0]!, body, hash: toHex(hashLeaf(utf8Encode(body))) };
-    rewrite(copy.manifest, lines);
+    writeLines(copy.manifest, lines);
     const report = await verifyArchive(copy.dir, key);
     expect(report.findings[0]!.message).toMatch(/not in the signed log/);
+  });
+
+  it('against the log: every archive a deletion record names is there; a whole archive removed is caught', async () => {
+    const intact = await checkArchivesAgainstLog(t.store, archiveDir);
+    expect(intact).toEqual({ records: 2, findings: [], unreferenced: [] });
+    const copy = copyArchive(archiveDir);
+    copies.push(copy.dir);
+    const manifest = JSON.parse(fs.readFileSync(copy.manifest, 'utf8')) as ArchiveManifest;
+    fs.rmSync(path.join(path.dirname(copy.manifest), manifest.file));
+    fs.rmSync(copy.manifest);
+    // Offline, the remaining archive still verifies: the key alone cannot know the other existed…
+    expect((await verifyArchive(copy.dir, key)).ok).toBe(true);
+    // …the signed log can.
+    const removed = await checkArchivesAgainstLog(t.store, copy.dir);
+    expect(removed.findings).toHaveLength(1);
+    expect(removed.findings[0]!.message).toMatch(
+      /names archive .+, which is missing \(the archive was removed\)/,
+    );
   });
 });

@@ -5,7 +5,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseVerifierKey } from '@logbook/protocol';
 import {
+  type ArchiveLogReport,
+  type Config,
   ConfigError,
+  checkArchivesAgainstLog,
   listWitnessTenants,
   loadConfig,
   openStore,
@@ -17,7 +20,7 @@ import {
 import cliProgress from 'cli-progress';
 
 export const VERIFY_USAGE = `logbook verify [--data-dir DIR | --database-url URL] [--public-key KEY|FILE] [--witness-dir DIR] [--all] [--json]
-       logbook verify --archive DIR --public-key KEY|FILE [--json]
+       logbook verify --archive DIR --public-key KEY|FILE [--data-dir DIR | --database-url URL] [--json]
 
 Re-derives every tenant's audit log from storage: each event's hash from its stored content, gap-free seqs,
 the Merkle tree and its stored nodes, every checkpoint's signature and root, and witness copies.
@@ -29,9 +32,12 @@ the Merkle tree and its stored nodes, every checkpoint's signature and root, and
                         data dir's ${PUBLIC_KEY_FILE}. Pin a copy kept outside the data dir: whoever can
                         write the data dir can replace the key there.
   --witness-dir DIR     directory witness copies (default LOGBOOK_WITNESS_DIR)
-  --archive DIR         verify retention archives offline instead (no database): every entry's leaf hash
-                        recomputed from its body, its inclusion proof checked against the signed
-                        checkpoint in its manifest, the checkpoint's signature against --public-key
+  --archive DIR         verify retention archives offline instead (no database): each manifest's signature
+                        (its count, digest and ranges) and its checkpoint's against --public-key, every
+                        entry's leaf hash recomputed from its body and its inclusion proof checked against
+                        the signed checkpoint. With --data-dir or --database-url as well, also checks that
+                        every archive the log's deletion records name is there, with the digest and
+                        count they state (the key alone cannot tell that a whole archive was removed)
   --all                 report every finding instead of stopping at the first
   --json                machine-readable report on stdout
 
@@ -41,7 +47,8 @@ Examples:
   logbook verify --data-dir ./data
   logbook verify --data-dir ./data --public-key ~/logbook.pub --witness-dir /mnt/witness --json
   logbook verify --database-url postgres://logbook@db/logbook --public-key ~/logbook.pub
-  logbook verify --archive ./data/archive --public-key ~/logbook.pub`;
+  logbook verify --archive ./data/archive --public-key ~/logbook.pub
+  logbook verify --archive /mnt/archive --database-url postgres://logbook@db/logbook --public-key ~/logbook.pub`;
 
 /** The pinned verifier key from a key string or a file; anything unusable is a usage error (2), never "tampered". */
 function readKey(value: string): string {
@@ -82,7 +89,17 @@ export async function verifyCommand(args: string[]): Promise<number> {
   };
   const config = loadConfig(env);
   if (values.archive !== undefined) {
-    return verifyArchiveCommand(values.archive, values['public-key'], config.dataDir, values.json ?? false);
+    if (values['data-dir'] && values['database-url']) {
+      throw new ConfigError('give --data-dir or --database-url, not both');
+    }
+    const againstLog = Boolean(values['data-dir'] || values['database-url']);
+    return verifyArchiveCommand(
+      values.archive,
+      values['public-key'],
+      config,
+      againstLog,
+      values.json ?? false,
+    );
   }
   const keyFile = path.join(config.dataDir, PUBLIC_KEY_FILE);
   const keySource = values['public-key'] ?? keyFile;
@@ -145,6 +162,13 @@ export async function verifyCommand(args: string[]): Promise<number> {
         `OK: ${report.events} events in ${report.tenants} tenant log(s), ${report.checkpoints} checkpoint(s)` +
           `${report.witnessCopies ? `, ${report.witnessCopies} witness copies` : ''} verified in ${report.seconds.toFixed(2)} s (${rate} events/s).`,
       );
+      for (const [tenant, ranges] of Object.entries(report.pruned ?? {})) {
+        for (const r of ranges) {
+          console.log(
+            `note: tenant "${tenant}": ${r.count} event(s) that occurred ${r.from} … ${r.to} were pruned with partition ${r.partition} under the deletion recorded at seq ${r.recordSeq} (leaf hashes kept and verified).`,
+          );
+        }
+      }
       for (const [tenant, n] of Object.entries(report.redacted)) {
         console.log(
           `note: tenant "${tenant}": ${n} event(s) have had their payload deleted by a recorded deletion (leaf hashes kept and verified).`,
@@ -173,30 +197,54 @@ export async function verifyCommand(args: string[]): Promise<number> {
 async function verifyArchiveCommand(
   dir: string,
   publicKey: string | undefined,
-  dataDir: string,
+  config: Config,
+  againstLog: boolean,
   json: boolean,
 ): Promise<number> {
   if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
     throw new ConfigError(`--archive: ${dir} is not a directory`);
   }
-  const keyFile = path.join(dataDir, PUBLIC_KEY_FILE);
+  const keyFile = path.join(config.dataDir, PUBLIC_KEY_FILE);
   if (!publicKey && !fs.existsSync(keyFile)) {
     throw new ConfigError('no public key: pass --public-key (archives are verified against the pinned key)');
   }
   const report = await verifyArchive(dir, readKey(publicKey ?? keyFile));
-  if (report.archives === 0 && report.findings.length === 0) {
+  if (report.archives === 0 && report.findings.length === 0 && !againstLog) {
     throw new ConfigError(`--archive: no archive manifests (*.manifest.json) under ${dir}`);
   }
+  let log: ArchiveLogReport | null = null;
+  if (againstLog) {
+    const store = openStore(config, { readonly: true });
+    try {
+      try {
+        await store.listTenantLogs();
+      } catch (error) {
+        throw new ConfigError(
+          `cannot read the Logbook database: ${(error as Error).message} (check the URL, or run "logbook migrate" first)`,
+        );
+      }
+      log = await checkArchivesAgainstLog(store, dir);
+    } finally {
+      await store.close();
+    }
+  }
+  const findings = [...report.findings, ...(log?.findings ?? [])];
+  const ok = findings.length === 0;
   if (json) {
-    console.log(JSON.stringify(report, null, 2));
-  } else if (report.ok) {
+    console.log(JSON.stringify({ ...report, ok, findings, ...(log ? { log } : {}) }, null, 2));
+  } else if (ok) {
     console.log(
-      `OK: ${report.entries} archived events in ${report.archives} archive(s) verified against the signed checkpoints.`,
+      `OK: ${report.entries} archived events in ${report.archives} archive(s) verified against the signed checkpoints${
+        log ? `; all ${log.records} archive(s) named by the log's deletion records are present and match` : ''
+      }.`,
     );
+    for (const file of log?.unreferenced ?? []) {
+      console.log(`note: ${file} is named by no deletion record (a run archived it, then deleted nothing).`);
+    }
   } else {
-    for (const f of report.findings) {
+    for (const f of findings) {
       console.log(`TAMPERED: ${f.file}${f.line !== undefined ? `:${f.line}` : ''}: ${f.message}`);
     }
   }
-  return report.ok ? 0 : 1;
+  return ok ? 0 : 1;
 }

@@ -78,6 +78,21 @@ export const RetentionRunResponse = Type.Object({
       recordId: Type.Union([Type.String(), Type.Null()], {
         description: 'The `logbook.events.redact` audit event that records the deletion.',
       }),
+      pruned: Type.Optional(
+        Type.Array(
+          Type.Object({
+            partition: Type.String(),
+            from: Type.String(),
+            to: Type.String(),
+            count: Type.Integer(),
+            belowSeq: Type.Integer(),
+          }),
+          {
+            description:
+              'PostgreSQL: monthly partitions dropped whole instead of deleting their rows one by one (part of `deleted`); `logbook verify` lists them as pruned.',
+          },
+        ),
+      ),
     }),
   ),
 });

@@ -4,7 +4,8 @@
 // Layout: <archive dir>/<tenant>/events/<from>_<to>.ndjson.gz (gzip NDJSON, one entry per line, seq ascending:
 // {"seq", "id", "occurredAt", "hash" (hex leaf hash), "body" (the stored canonical bytes as a string),
 // "proof" (base64 inclusion proof of seq in the checkpoint's tree)}) and <from>_<to>.manifest.json (tenant, counts,
-// seq and time range, sha256 of the .gz file, and the signed checkpoint note every proof leads to).
+// seq and time range, sha256 of the .gz file, the signed checkpoint note every proof leads to, and `signature`: the
+// manifest itself as a C2SP signed note by the log's key, so that its count and digest cannot be rewritten either).
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -15,6 +16,7 @@ import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import {
   bytesEqual,
+  canonicalJson,
   fromBase64,
   fromHex,
   hashLeaf,
@@ -23,7 +25,10 @@ import {
   type NodeId,
   nodeKey,
   openCheckpoint,
+  openNote,
   type ProofPlan,
+  type SigningKey,
+  signNote,
   toBase64,
   toHex,
   utf8Encode,
@@ -33,8 +38,14 @@ import { toIso } from '../domain/time.ts';
 import type { Store, StoredCheckpoint } from '../store/store.ts';
 import type { IntegrityService } from './integrity.ts';
 import { checkpointOrigin } from './integrity.ts';
+import { REDACTION_ACTION } from './redaction.ts';
 
-export const ARCHIVE_FORMAT = 'logbook-archive/1';
+export const ARCHIVE_FORMAT = 'logbook-archive/2';
+/**
+ * First line of a manifest's signed note; the second is the canonical JSON (RFC 8785) of the manifest without its
+ * `signature`. The line keeps the note from ever reading as a checkpoint, which the same key signs.
+ */
+export const MANIFEST_NOTE_HEADER = 'logbook-archive-manifest/2';
 export const ARCHIVE_SUFFIX = '.ndjson.gz';
 export const MANIFEST_SUFFIX = '.manifest.json';
 /** Entries read (and proved) per store call. */
@@ -56,6 +67,14 @@ export interface ArchiveManifest {
   createdAt: string;
   /** The signed checkpoint every line's inclusion proof leads to (treeSize > seqs.last). */
   checkpoint: { treeSize: number; rootHash: string; note: string };
+  /** Every field above, signed by the log's key: a C2SP signed note (manifestNoteText). */
+  signature: string;
+}
+
+/** The text of a manifest's signed note: the header line and the canonical JSON of every field but `signature`. */
+export function manifestNoteText(manifest: Omit<ArchiveManifest, 'signature'> | ArchiveManifest): string {
+  const { signature: _signature, ...body } = manifest as ArchiveManifest;
+  return `${MANIFEST_NOTE_HEADER}\n${canonicalJson(body)}\n`;
 }
 
 export interface ArchiveLine {
@@ -74,6 +93,8 @@ export interface WrittenArchive {
   /** Only entries with seq below this were archived (the checkpoint's tree size): redact no others. */
   belowSeq: number;
   sha256: string;
+  /** SHA-256 (hex) of the manifest file's bytes: the deletion record states it. */
+  manifestSha256: string;
 }
 
 /** Which entries the archive holds: live, occurred before `beforeMs`, none of `skipActions` (never redacted). */
@@ -120,6 +141,8 @@ export class ArchiveService {
     private readonly store: Store,
     private readonly integrity: IntegrityService,
     readonly dir: string,
+    /** The log's key: it signs each manifest, as it signs checkpoints. */
+    private readonly signer: SigningKey,
     private readonly clock: () => number = Date.now,
   ) {}
 
@@ -229,7 +252,7 @@ export class ArchiveService {
     const file = path.join(dir, base + ARCHIVE_SUFFIX);
     await fsp.rename(provisional, file);
     const sha256 = digest.digest('hex');
-    const manifest: ArchiveManifest = {
+    const body: Omit<ArchiveManifest, 'signature'> = {
       format: ARCHIVE_FORMAT,
       tenant,
       stream: 'events',
@@ -241,9 +264,18 @@ export class ArchiveService {
       createdAt: toIso(this.clock()),
       checkpoint: checkpointFields(checkpoint),
     };
+    const manifest: ArchiveManifest = { ...body, signature: signNote(manifestNoteText(body), this.signer) };
     const manifestFile = path.join(dir, base + MANIFEST_SUFFIX);
-    await writeAtomic(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
-    return { file, manifest: manifestFile, count: stats.count, belowSeq: treeSize, sha256 };
+    const manifestText = `${JSON.stringify(manifest, null, 2)}\n`;
+    await writeAtomic(manifestFile, manifestText);
+    return {
+      file,
+      manifest: manifestFile,
+      count: stats.count,
+      belowSeq: treeSize,
+      sha256,
+      manifestSha256: createHash('sha256').update(manifestText).digest('hex'),
+    };
   }
 }
 
@@ -306,7 +338,8 @@ function isManifest(value: unknown): value is ArchiveManifest {
     Number.isSafeInteger(m.seqs?.last) &&
     Number.isSafeInteger(m.checkpoint?.treeSize) &&
     typeof m.checkpoint?.rootHash === 'string' &&
-    typeof m.checkpoint?.note === 'string'
+    typeof m.checkpoint?.note === 'string' &&
+    typeof m.signature === 'string'
   );
 }
 
@@ -318,8 +351,32 @@ async function verifyOne(manifestFile: string, verifierKey: string): Promise<num
   } catch (error) {
     throw new ArchiveProblem(manifestFile, `unreadable manifest: ${(error as Error).message}`);
   }
-  if (!isManifest(manifest)) throw new ArchiveProblem(manifestFile, `not a ${ARCHIVE_FORMAT} manifest`);
+  if (!isManifest(manifest)) {
+    const format = (manifest as { format?: unknown } | null)?.format;
+    throw new ArchiveProblem(
+      manifestFile,
+      format === 'logbook-archive/1'
+        ? 'an unsigned logbook-archive/1 manifest: its count and digest could have been rewritten (check it against the log with --data-dir or --database-url)'
+        : `not a ${ARCHIVE_FORMAT} manifest (format, tenant, file, sha256, count, seqs, checkpoint and signature are required)`,
+    );
+  }
   const m = manifest;
+  // The manifest itself: signed by the pinned key, over exactly these fields (count, digest, ranges, checkpoint).
+  let signedText: string;
+  try {
+    signedText = openNote(m.signature, verifierKey).text;
+  } catch (error) {
+    throw new ArchiveProblem(
+      manifestFile,
+      `the manifest is not signed by the given public key: ${(error as Error).message}`,
+    );
+  }
+  if (signedText !== manifestNoteText(m)) {
+    throw new ArchiveProblem(
+      manifestFile,
+      'the manifest differs from what the key signed (its count, digest, file, range or checkpoint was edited)',
+    );
+  }
   // The checkpoint: signed by the pinned key, for this tenant's log, and the root the manifest states.
   let signed: { treeSize: number; rootHash: Uint8Array; origin: string };
   try {
@@ -478,4 +535,92 @@ export async function verifyArchive(dir: string, verifierKey: string): Promise<A
     }
   }
   return { ok: findings.length === 0, archives: manifests.length, entries, findings };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Against the log: every deletion record that names an archive (details.archive) must find it in the directory,
+// with the digest, count and manifest digest it states. The records are in the signed log, so this catches what the
+// key alone cannot: a whole archive (data file and manifest) removed.
+
+export interface ArchiveLogReport {
+  /** Deletion records that name an archive, all tenants. */
+  records: number;
+  findings: ArchiveFinding[];
+  /** Manifests no deletion record names (a run that archived, then stopped before deleting): not a finding. */
+  unreferenced: string[];
+}
+
+interface RecordedArchive {
+  file?: unknown;
+  count?: unknown;
+  sha256?: unknown;
+  manifest?: unknown;
+  manifestSha256?: unknown;
+}
+
+const sha256Of = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+/** Compares the archive directory `dir` (the archive root) with the deletion records of every tenant log in `store`. */
+export async function checkArchivesAgainstLog(store: Store, dir: string): Promise<ArchiveLogReport> {
+  const report: ArchiveLogReport = { records: 0, findings: [], unreferenced: [] };
+  const named = new Set<string>();
+  for (const { tenant } of await store.listTenantLogs()) {
+    let after: bigint | undefined;
+    for (;;) {
+      const page = await store.listEvents({
+        filter: { tenant, actions: { exact: [REDACTION_ACTION], prefixes: [] } },
+        limit: PAGE,
+        order: 'asc',
+        includeTotal: false,
+        ...(after !== undefined ? { after } : {}),
+      });
+      for (const row of page.rows) {
+        const body = JSON.parse(row.body) as { details?: { archive?: RecordedArchive | null } };
+        const recorded = body.details?.archive;
+        if (!recorded || typeof recorded.file !== 'string') continue;
+        report.records += 1;
+        const where = `tenant "${tenant}", deletion record seq ${row.seq}`;
+        const dataFile = path.resolve(dir, recorded.file);
+        const manifestFile = path.resolve(
+          dir,
+          typeof recorded.manifest === 'string'
+            ? recorded.manifest
+            : recorded.file.slice(0, -ARCHIVE_SUFFIX.length) + MANIFEST_SUFFIX,
+        );
+        named.add(manifestFile);
+        const problem = (message: string) => report.findings.push({ file: manifestFile, message });
+        if (!fs.existsSync(manifestFile) || !fs.existsSync(dataFile)) {
+          problem(`${where} names archive ${recorded.file}, which is missing (the archive was removed)`);
+          continue;
+        }
+        if (
+          typeof recorded.manifestSha256 === 'string' &&
+          sha256Of(manifestFile) !== recorded.manifestSha256
+        ) {
+          problem(`${where}: the manifest differs from the one the deletion record names (SHA-256)`);
+          continue;
+        }
+        let manifest: Partial<ArchiveManifest>;
+        try {
+          manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as Partial<ArchiveManifest>;
+        } catch (error) {
+          problem(`${where}: unreadable manifest: ${(error as Error).message}`);
+          continue;
+        }
+        if (manifest.sha256 !== recorded.sha256 || sha256Of(dataFile) !== recorded.sha256) {
+          problem(`${where}: the data file's SHA-256 differs from the one the deletion record states`);
+        } else if (manifest.count !== recorded.count) {
+          problem(
+            `${where}: the manifest's count ${manifest.count} differs from the record's ${recorded.count}`,
+          );
+        }
+      }
+      if (page.lastOrderKey === null || page.rows.length === 0) break;
+      after = page.lastOrderKey;
+    }
+  }
+  report.unreferenced = listFiles(dir).filter(
+    (f) => f.endsWith(MANIFEST_SUFFIX) && !named.has(path.resolve(f)),
+  );
+  return report;
 }

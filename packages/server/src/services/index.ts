@@ -84,7 +84,9 @@ export function createServices(store: Store, options: ServiceOptions): Services 
       clock,
       streams: [logPurger(logs)],
       ...(options.retentionDays !== undefined ? { defaultDays: options.retentionDays } : {}),
-      archive: options.archiveDir ? new ArchiveService(store, integrity, options.archiveDir, clock) : null,
+      archive: options.archiveDir
+        ? new ArchiveService(store, integrity, options.archiveDir, options.signer, clock)
+        : null,
     }),
     integrity,
   };

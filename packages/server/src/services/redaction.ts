@@ -27,6 +27,16 @@ export interface RedactRequest {
   details?: Record<string, unknown>;
 }
 
+/** A recorded deletion whose payloads are still to be removed (apply): what record() returns. */
+export interface RedactionJob {
+  tenant: string;
+  recordId: string;
+  recordSeq: number;
+  ids?: string[];
+  beforeMs?: number;
+  belowSeq?: number;
+}
+
 export interface RedactResult {
   tenant: string;
   /** Events whose payload was removed now (already redacted or unknown ids are not counted). */
@@ -51,6 +61,22 @@ export class EventRedaction {
   ) {}
 
   async redact(principal: Principal, request: RedactRequest): Promise<RedactResult> {
+    const job = await this.record(principal, request);
+    const removed = await this.apply(job);
+    return {
+      tenant: job.tenant,
+      count: removed.length,
+      ...(job.ids ? { ids: removed } : {}),
+      recordId: job.recordId,
+      recordSeq: job.recordSeq,
+    };
+  }
+
+  /**
+   * Validates a deletion and appends its record; nothing is removed yet. Retention records every tenant's deletion
+   * first, drops the partitions they cover whole (stores that can), then applies each job to what is left.
+   */
+  async record(principal: Principal, request: RedactRequest): Promise<RedactionJob> {
     const { ids, beforeMs } = request;
     if ((ids === undefined) === (beforeMs === undefined)) {
       throw invalid('ids', 'or a cut-off time (before) must be given, not both and not neither');
@@ -87,13 +113,24 @@ export class EventRedaction {
       },
       ...(request.context ? { context: request.context } : {}),
     });
+    return {
+      tenant,
+      recordId: record.id,
+      recordSeq: record.seq,
+      ...(unique ? { ids: unique } : { beforeMs: beforeMs! }),
+      ...(request.belowSeq !== undefined ? { belowSeq: request.belowSeq } : {}),
+    };
+  }
+
+  /** Removes the payloads a recorded deletion covers, in short transactions; resolves the ids removed now. */
+  async apply(job: RedactionJob): Promise<string[]> {
     const removed: string[] = [];
     for (;;) {
       const chunk = await this.store.redactEvents({
-        tenant,
-        ...(unique ? { ids: unique } : { beforeMs: beforeMs! }),
-        recordSeq: record.seq,
-        ...(request.belowSeq !== undefined ? { belowSeq: request.belowSeq } : {}),
+        tenant: job.tenant,
+        ...(job.ids ? { ids: job.ids } : { beforeMs: job.beforeMs! }),
+        recordSeq: job.recordSeq,
+        ...(job.belowSeq !== undefined ? { belowSeq: job.belowSeq } : {}),
         // Deletion records are the proof of every deletion: never deleted themselves (by id or by age).
         keepActions: [REDACTION_ACTION],
         limit: CHUNK,
@@ -101,12 +138,6 @@ export class EventRedaction {
       removed.push(...chunk);
       if (chunk.length < CHUNK) break;
     }
-    return {
-      tenant,
-      count: removed.length,
-      ...(unique ? { ids: removed } : {}),
-      recordId: record.id,
-      recordSeq: record.seq,
-    };
+    return removed;
   }
 }

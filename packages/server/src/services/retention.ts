@@ -8,7 +8,7 @@ import { MIN_TIME_MS, toIso } from '../domain/time.ts';
 import type { RetentionPolicyRecord, Store } from '../store/store.ts';
 import type { ArchiveService } from './archive.ts';
 import type { EventService } from './events.ts';
-import { REDACTION_ACTION } from './redaction.ts';
+import { EventRedaction, REDACTION_ACTION, type RedactionJob } from './redaction.ts';
 import { type RequestContext, SELF_AUDIT_ACTIONS, type SelfAudit } from './self-audit.ts';
 
 export { MAX_RETENTION_DAYS, RETENTION_STREAMS };
@@ -36,17 +36,38 @@ export interface RetentionPurger {
   /** Tenants that have entries in this stream. */
   tenants(): Promise<string[]>;
   /** Removes the tenant's entries that occurred before `beforeMs`; resolves how many went and the deletion record. */
-  purgeBefore(
-    principal: Principal,
-    request: { tenant: string; beforeMs: number; reason: string; context?: RequestContext },
-  ): Promise<PurgerResult>;
+  purgeBefore(principal: Principal, request: PurgeRequest): Promise<PurgerResult>;
+  /**
+   * Optional: several tenants at once (a run), in input order. The audit-event stream uses it so that a partition
+   * shared by tenants can be dropped whole once every one of them has recorded (and archived) its deletion.
+   */
+  purgeMany?(principal: Principal, requests: PurgeRequest[]): Promise<PurgerResult[]>;
+}
+
+export interface PurgeRequest {
+  tenant: string;
+  beforeMs: number;
+  reason: string;
+  context?: RequestContext;
+}
+
+/** One tenant's share of a partition dropped whole (PostgreSQL), as runs report it. */
+export interface PrunedPartition {
+  partition: string;
+  from: string;
+  to: string;
+  count: number;
+  /** Entries below this seq were covered (later arrivals in that month stay live). */
+  belowSeq: number;
 }
 
 export interface PurgerResult {
   count: number;
   recordId: string | null;
   /** The archive written before the deletion (events with archiving on), relative to the archive dir. */
-  archive?: { file: string; count: number; sha256: string } | null;
+  archive?: ArchiveReference | null;
+  /** Partitions dropped whole for this tenant; their entries are part of `count`. */
+  pruned?: PrunedPartition[];
 }
 
 export interface PurgeResult {
@@ -60,6 +81,8 @@ export interface PurgeResult {
   /** Entries archived before the deletion, and the archive's data file relative to the archive dir (null: none). */
   archived: number;
   archive: string | null;
+  /** Partitions dropped whole (PostgreSQL) instead of redacting their rows one by one; part of `deleted`. */
+  pruned?: PrunedPartition[];
 }
 
 export interface RetentionRunResult {
@@ -119,34 +142,119 @@ function checkStream(stream: string): asserts stream is RetentionStream {
 }
 
 /**
- * The audit-event stream: entries go through EventService.redact. With an archive, exactly the entries about to be
- * redacted are archived first (durably), and the redaction is limited to what the archive holds (belowSeq).
+ * The audit-event stream. A run goes in three steps: every tenant's expiring entries are archived (durably) and its
+ * deletion recorded; then the store drops the partitions those records cover whole (where it can); then each
+ * record is applied row by row to what is left. The redaction is limited to what the archive holds (belowSeq).
  */
-function eventPurger(store: Store, events: EventService, archive: ArchiveService | null): RetentionPurger {
-  return {
-    stream: 'events',
-    tenants: async () => (await store.listTenantLogs()).filter((t) => t.size > 0).map((t) => t.tenant),
-    async purgeBefore(principal, { tenant, beforeMs, reason, context }) {
+function eventPurger(
+  store: Store,
+  events: EventService,
+  redaction: EventRedaction,
+  archive: ArchiveService | null,
+  clock: () => number,
+): RetentionPurger {
+  async function purgeMany(principal: Principal, requests: PurgeRequest[]): Promise<PurgerResult[]> {
+    const results: PurgerResult[] = requests.map(() => ({ count: 0, recordId: null }));
+    const jobs: { index: number; job: RedactionJob }[] = [];
+    for (const [index, { tenant, beforeMs, reason, context }] of requests.entries()) {
       // Redacting nothing would still append a deletion record; look first, so idle runs leave no trace.
       const older = await events.list(SYSTEM_PRINCIPAL, { tenant, to: toIso(beforeMs), limit: 1 });
-      if (older.data.length === 0) return { count: 0, recordId: null };
+      if (older.data.length === 0) continue;
       const written = archive
         ? await archive.archive({ tenant, beforeMs, skipActions: [REDACTION_ACTION] })
         : null;
       // Archiving on and nothing archivable (only deletion records are that old): nothing to redact either.
-      if (archive && !written) return { count: 0, recordId: null, archive: null };
-      const archived = written
-        ? { file: relative(archive!.dir, written.file), count: written.count, sha256: written.sha256 }
+      if (archive && !written) {
+        results[index]!.archive = null;
+        continue;
+      }
+      const archived: ArchiveReference | null = written
+        ? {
+            file: relative(archive!.dir, written.file),
+            count: written.count,
+            sha256: written.sha256,
+            manifest: relative(archive!.dir, written.manifest),
+            manifestSha256: written.manifestSha256,
+          }
         : null;
-      const result = await events.redact(principal, {
+      const job = await redaction.record(principal, {
         tenant,
         beforeMs,
         reason,
         ...(context ? { context } : {}),
         ...(written ? { belowSeq: written.belowSeq, details: { archive: archived } } : {}),
       });
-      return { count: result.count, recordId: result.count > 0 ? result.recordId : null, archive: archived };
-    },
+      results[index] = { count: 0, recordId: job.recordId, archive: archived };
+      jobs.push({ index, job });
+    }
+    const pruned =
+      jobs.length > 0 && store.pruneEventPartitions
+        ? await store.pruneEventPartitions({
+            targets: jobs.map(({ job }) => ({
+              tenant: job.tenant,
+              beforeMs: job.beforeMs!,
+              belowSeq: job.belowSeq ?? job.recordSeq,
+              recordSeq: job.recordSeq,
+            })),
+            keepActions: [REDACTION_ACTION],
+            nowMs: clock(),
+          })
+        : null;
+    for (const { index, job } of jobs) {
+      const ranges = (pruned?.ranges ?? []).filter((r) => r.tenant === job.tenant);
+      const removed = await redaction.apply(job);
+      const count = removed.length + ranges.reduce((sum, r) => sum + r.count, 0);
+      results[index] = {
+        ...results[index]!,
+        count,
+        recordId: count > 0 ? job.recordId : null,
+        ...(ranges.length > 0
+          ? {
+              pruned: ranges.map((r) => ({
+                partition: r.partition,
+                from: toIso(r.fromMs),
+                to: toIso(r.toMs),
+                count: r.count,
+                belowSeq: r.belowSeq,
+              })),
+            }
+          : {}),
+      };
+    }
+    return results;
+  }
+  return {
+    stream: 'events',
+    tenants: async () => (await store.listTenantLogs()).filter((t) => t.size > 0).map((t) => t.tenant),
+    purgeMany,
+    purgeBefore: async (principal, request) => (await purgeMany(principal, [request]))[0]!,
+  };
+}
+
+/** Where an archive is, relative to the archive dir, and what the deletion record states about it. */
+export interface ArchiveReference {
+  file: string;
+  count: number;
+  sha256: string;
+  manifest: string;
+  manifestSha256: string;
+}
+
+function purgeResult(
+  tenant: string,
+  stream: RetentionStream,
+  before: string,
+  result: PurgerResult,
+): PurgeResult {
+  return {
+    tenant,
+    stream,
+    before,
+    deleted: result.count,
+    recordId: result.recordId,
+    archived: result.archive?.count ?? 0,
+    archive: result.archive?.file ?? null,
+    ...(result.pruned ? { pruned: result.pruned } : {}),
   };
 }
 
@@ -167,7 +275,9 @@ export class RetentionService {
     checkDays(this.defaultDays, 'LOGBOOK_RETENTION_DAYS');
     this.clock = options.clock ?? Date.now;
     this.archiving = Boolean(options.archive);
-    this.registerStream(eventPurger(store, events, options.archive ?? null));
+    this.registerStream(
+      eventPurger(store, events, new EventRedaction(store, audit), options.archive ?? null, this.clock),
+    );
     for (const purger of options.streams ?? []) this.registerStream(purger);
   }
 
@@ -314,15 +424,7 @@ export class RetentionService {
       reason,
       ...(context ? { context } : {}),
     });
-    return {
-      tenant,
-      stream,
-      before,
-      deleted: result.count,
-      recordId: result.recordId,
-      archived: result.archive?.count ?? 0,
-      archive: result.archive?.file ?? null,
-    };
+    return purgeResult(tenant, stream, before, result);
   }
 
   /**
@@ -344,16 +446,24 @@ export class RetentionService {
     const result: RetentionRunResult = { startedAt: toIso(nowMs), purged: [], deleted: 0, archived: 0 };
     for (const purger of this.purgers.values()) {
       const tenants = options.tenant ? [options.tenant] : await purger.tenants();
+      const due: (PurgeRequest & { days: number })[] = [];
       for (const tenant of tenants) {
         const days = policies.get(`${tenant}\u0000${purger.stream}`) ?? this.defaultDays;
         if (days === 0) continue;
-        const purged = await this.purge(
-          SYSTEM_PRINCIPAL,
-          purger.stream,
-          tenant,
-          nowMs - days * DAY_MS,
-          `retention: ${purger.stream} older than ${days} days`,
-        );
+        const beforeMs = nowMs - days * DAY_MS;
+        if (beforeMs <= MIN_TIME_MS) continue;
+        due.push({ tenant, beforeMs, days, reason: `retention: ${purger.stream} older than ${days} days` });
+      }
+      // All tenants of the stream in one call where the stream can (a shared partition goes once all agreed).
+      const outcomes = purger.purgeMany
+        ? await purger.purgeMany(SYSTEM_PRINCIPAL, due)
+        : await (async () => {
+            const list: PurgerResult[] = [];
+            for (const request of due) list.push(await purger.purgeBefore(SYSTEM_PRINCIPAL, request));
+            return list;
+          })();
+      for (const [i, { tenant, beforeMs, days }] of due.entries()) {
+        const purged = purgeResult(tenant, purger.stream, toIso(beforeMs), outcomes[i]!);
         result.purged.push({ ...purged, days });
         result.deleted += purged.deleted;
         result.archived += purged.archived;
@@ -373,6 +483,7 @@ export class RetentionService {
               archived: purged.archived,
               ...(purged.archive ? { archive: purged.archive } : {}),
               ...(purged.recordId ? { redactionRecordId: purged.recordId } : {}),
+              ...(purged.pruned ? { pruned: purged.pruned } : {}),
             },
           });
         }

@@ -21,7 +21,7 @@ import {
   toHex,
 } from '@logbook/protocol';
 import type { EventBody } from '../domain/event.ts';
-import type { LogEntryRow, PackedLogWindow, PackedLogWorker, Store } from '../store/store.ts';
+import type { LogEntryRow, PackedLogWindow, PackedLogWorker, PrunedRange, Store } from '../store/store.ts';
 import { checkpointOrigin } from './integrity.ts';
 import { REDACTION_ACTION } from './redaction.ts';
 
@@ -44,6 +44,8 @@ export const FINDING_KINDS = [
   'seq-out-of-range',
   'payload-mismatch',
   'redaction-unrecorded',
+  'prune-unrecorded',
+  'prune-count-mismatch',
 ] as const;
 export type FindingKind = (typeof FINDING_KINDS)[number];
 
@@ -95,11 +97,30 @@ export interface VerifyReport {
    * leaf hash kept and checked); tenants without any are absent.
    */
   redacted: Record<string, number>;
+  /**
+   * Partitions retention dropped whole (PostgreSQL), per tenant: each range's entries lost their payload by the
+   * deletion record at recordSeq; their leaf hashes are kept and checked. Tenants without any are absent, and the
+   * whole field when no tenant has any.
+   */
+  pruned?: Record<string, PrunedReport[]>;
   seconds: number;
   findings: Finding[];
 }
 
+/** One pruned range as the report states it. */
+export interface PrunedReport {
+  partition: string;
+  from: string;
+  to: string;
+  /** Entries whose payload went with the partition (checked against the entries found without payload). */
+  count: number;
+  belowSeq: number;
+  recordSeq: number;
+}
+
 class StopVerification extends Error {}
+
+const prunedKey = (fromMs: number, belowSeq: number) => `${fromMs}:${belowSeq}`;
 
 /** A signed root the log must reproduce at `size`, and where the signature came from. */
 interface SignedRoot {
@@ -1092,6 +1113,11 @@ class TenantLogVerifier {
   /** Redacted entries seen, and the deletion records they name (seq → problem, or null when the record is sound). */
   redacted = 0;
   private readonly records = new Map<number, Promise<RedactionRecord | string>>();
+  /** The tenant's pruned ranges by prunedKey, and the entries found without payload in each. */
+  private readonly prunedRanges = new Map<string, PrunedRange>();
+  readonly prunedSeen = new Map<string, number>();
+  /** Ranges already judged: whether each is backed by its deletion record. */
+  private readonly prunedChecked = new Map<string, boolean>();
 
   constructor(
     private readonly store: Store,
@@ -1102,8 +1128,10 @@ class TenantLogVerifier {
     private readonly checkers: WindowCheckers | null,
     /** The log size recorded when verification began: entries from here on were appended since (or forged). */
     private readonly size: number,
+    pruned: PrunedRange[] = [],
   ) {
     this.signedSizes = [...signedBySize.keys()].sort((a, b) => a - b);
+    for (const range of pruned) this.prunedRanges.set(prunedKey(range.fromMs, range.belowSeq), range);
   }
 
   /** Verifies every entry, window by window; `progress` gets each window's entry count once it is done. */
@@ -1333,8 +1361,9 @@ class TenantLogVerifier {
       }
       if (row.redactedBy !== null) {
         // The payload is gone; the leaf hash stays in the tree and is checked by every root and node above it.
-        await this.checkRedaction(row);
-        this.redacted += 1;
+        // A dropped partition's entries are judged by their range first (one finding per range, not per entry).
+        if (!row.pruned || (await this.checkPruned(row))) await this.checkRedaction(row);
+        if (!row.pruned) this.redacted += 1;
         range.append(row.leafHash, 0, sink);
         await this.checkSignedRoots(compareNodes);
         continue;
@@ -1420,6 +1449,73 @@ class TenantLogVerifier {
     }
   }
 
+  /**
+   * An entry whose payload went with a dropped partition: the pruned range that covers it must be backed by the
+   * deletion record it names — a cut-off (not ids) at or after the range's end, and a seq bound (what was archived)
+   * at or above the range's — so a range widened, re-pointed or invented in the database is caught here, and its
+   * stated count is compared with the entries found (checkPrunedCounts).
+   */
+  private async checkPruned(row: LogEntryRow): Promise<boolean> {
+    const key = prunedKey(row.pruned!.fromMs, row.pruned!.belowSeq);
+    this.prunedSeen.set(key, (this.prunedSeen.get(key) ?? 0) + 1);
+    const known = this.prunedChecked.get(key);
+    if (known !== undefined) return known;
+    const range = this.prunedRanges.get(key);
+    let problem: string | null = null;
+    if (!range) {
+      problem = 'no pruned range lists it';
+    } else {
+      const recordSeq = range.recordSeq;
+      let record = this.records.get(recordSeq);
+      if (!record) {
+        record = this.readRecord(recordSeq);
+        this.records.set(recordSeq, record);
+      }
+      const found = await record;
+      if (typeof found === 'string') problem = found;
+      else if (found.beforeMs === null || found.beforeMs < range.toMs)
+        problem = `the deletion record at seq ${recordSeq} does not cover the whole month (its cut-off is ${found.beforeMs === null ? 'none' : new Date(found.beforeMs).toISOString()})`;
+      else if (range.belowSeq > Math.min(recordSeq, found.belowSeq ?? recordSeq))
+        problem = `the range claims entries up to seq ${range.belowSeq - 1}, beyond what the deletion record at seq ${recordSeq} covered`;
+    }
+    this.prunedChecked.set(key, problem === null);
+    if (problem) {
+      this.report({
+        tenant: this.tenant,
+        seq: row.seq,
+        kind: 'prune-unrecorded',
+        message: `the payloads of partition ${range?.partition ?? `from ${new Date(row.pruned!.fromMs).toISOString()}`} were dropped, but ${problem}: the pruned-range record was altered or the partition dropped outside Logbook`,
+      });
+    }
+    return problem === null;
+  }
+
+  /** After the whole log: each pruned range must cover exactly the number of entries it states. */
+  checkPrunedCounts(): void {
+    for (const [key, range] of this.prunedRanges) {
+      const seen = this.prunedSeen.get(key) ?? 0;
+      if (seen !== range.count) {
+        this.report({
+          tenant: this.tenant,
+          kind: 'prune-count-mismatch',
+          message: `pruned range of partition ${range.partition} (seqs below ${range.belowSeq}) states ${range.count} dropped entries, but ${seen} entries without payload lie in it: the pruned-range record was altered, or payloads were removed outside Logbook`,
+        });
+      }
+    }
+  }
+
+  /** The tenant's pruned ranges as the report lists them. */
+  prunedReport(): PrunedReport[] {
+    return [...this.prunedRanges.values()].map((r) => ({
+      partition: r.partition,
+      from: new Date(r.fromMs).toISOString(),
+      to: new Date(r.toMs).toISOString(),
+      count: r.count,
+      belowSeq: r.belowSeq,
+      recordSeq: r.recordSeq,
+    }));
+  }
+
   private async readRecord(seq: number): Promise<RedactionRecord | string> {
     const [entry] = await this.store.readLog(this.tenant, seq, 1);
     if (!entry || entry.seq !== seq) return `its deletion record (seq ${seq}) does not exist`;
@@ -1428,11 +1524,14 @@ class TenantLogVerifier {
       return `seq ${seq} is not a deletion record (action ${entry.action})`;
     try {
       const details = (JSON.parse(entry.body) as EventBody).details as
-        | { ids?: unknown; before?: unknown }
+        | { ids?: unknown; before?: unknown; belowSeq?: unknown }
         | undefined;
-      if (Array.isArray(details?.ids)) return { ids: new Set(details.ids.map(String)), beforeMs: null };
+      if (Array.isArray(details?.ids)) {
+        return { ids: new Set(details.ids.map(String)), beforeMs: null, belowSeq: null };
+      }
       if (typeof details?.before === 'string' && Number.isFinite(Date.parse(details.before))) {
-        return { ids: null, beforeMs: Date.parse(details.before) };
+        const belowSeq = Number.isSafeInteger(details.belowSeq) ? (details.belowSeq as number) : null;
+        return { ids: null, beforeMs: Date.parse(details.before), belowSeq };
       }
     } catch {
       // reported below; the record's own hash check reports the damaged body
@@ -1444,6 +1543,8 @@ class TenantLogVerifier {
 interface RedactionRecord {
   ids: Set<string> | null;
   beforeMs: number | null;
+  /** Only entries below this seq (retention: what its archive held); null: every entry before the record. */
+  belowSeq: number | null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1465,6 +1566,7 @@ export async function verifyStore(store: Store, options: VerifyOptions): Promise
   let witnessCount = 0;
   const unsigned: Record<string, number> = {};
   const redacted: Record<string, number> = {};
+  const pruned: Record<string, PrunedReport[]> = {};
   let toVerifyCount = logs.length;
   const packed = (options.packed ?? true) && typeof store.readLogPacked === 'function';
   // Workers that read for themselves leave this thread mostly waiting: one per core. Otherwise this thread reads,
@@ -1559,6 +1661,7 @@ export async function verifyStore(store: Store, options: VerifyOptions): Promise
         batchSize,
         checkers,
         log.size,
+        (await store.listPrunedRanges?.(tenant)) ?? [],
       );
       await tenantLog.verify((entries) => {
         done += entries;
@@ -1566,6 +1669,10 @@ export async function verifyStore(store: Store, options: VerifyOptions): Promise
       });
       const range = tenantLog.range.toCompactRange();
       if (tenantLog.redacted > 0) redacted[tenant] = tenantLog.redacted;
+      // Only when the whole log was read: a range's entries beyond the size read at the start are not counted.
+      if (range.size === log.size) tenantLog.checkPrunedCounts();
+      const prunedRanges = tenantLog.prunedReport();
+      if (prunedRanges.length > 0) pruned[tenant] = prunedRanges;
 
       const size = range.size;
       if (log.size !== size) {
@@ -1642,6 +1749,8 @@ export async function verifyStore(store: Store, options: VerifyOptions): Promise
     witnessCopies: witnessCount,
     unsigned,
     redacted,
+    // Only stores that drop partitions have pruned ranges; the key is absent when there are none.
+    ...(Object.keys(pruned).length > 0 ? { pruned } : {}),
     seconds: (performance.now() - started) / 1000,
     findings,
   };

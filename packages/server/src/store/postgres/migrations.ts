@@ -206,4 +206,41 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    name: '0008_pruned_ranges',
+    sql: `
+      -- A payload partition of events dropped whole by retention (pruning.ts), one row per tenant that had rows in it:
+      -- its leaves (order_key in [from_key, to_key), seq < below_seq) keep their hash and lose their payload without
+      -- a row update. record_seq is the deletion record (logbook.events.redact) the drop carried out; the verifier
+      -- checks the row against it and counts the leaves it covers. Written in the drop's transaction.
+      CREATE TABLE pruned_ranges (
+        tenant text COLLATE "C" NOT NULL,
+        from_key bigint NOT NULL,
+        to_key bigint NOT NULL,
+        below_seq bigint NOT NULL,
+        record_seq bigint NOT NULL,
+        count bigint NOT NULL,
+        partition text NOT NULL,
+        pruned_ms bigint NOT NULL,
+        PRIMARY KEY (tenant, from_key, below_seq)
+      );
+    `,
+  },
+  {
+    name: '0009_login_failures',
+    sql: `
+      -- Failed-login counters of the login throttle (auth/lockout.ts), per key (user:<name>, ip:<address>), shared by
+      -- every process on this database so that N processes do not give an attacker N times the attempts. Updated
+      -- under a transaction-scoped advisory lock per key (identity.ts). expires_ms: when the row stops counting.
+      CREATE TABLE login_failures (
+        key text COLLATE "C" PRIMARY KEY,
+        failures integer NOT NULL,
+        window_start_ms bigint NOT NULL,
+        last_failure_ms bigint NOT NULL,
+        locked_until_ms bigint NOT NULL,
+        expires_ms bigint NOT NULL
+      );
+      CREATE INDEX login_failures_expires ON login_failures (expires_ms);
+    `,
+  },
 ];

@@ -1,8 +1,8 @@
 // Monthly partitions of `events` (RANGE on order_key = occurrence ms << 20 | counter), created ahead of time so that
-// appends never do DDL, and dropped whole by retention. Events outside the prepared months (back-dated imports,
-// far-future clocks) land in the DEFAULT partition; when a month is created later that already has rows there, they
-// are moved into the new partition in the same transaction. Several processes may run this at once: an advisory
-// lock makes one of them do the work.
+// appends never do DDL, and dropped whole by retention (pruning.ts). Events outside the prepared months (back-dated
+// imports, far-future clocks) land in the DEFAULT partition; when a month is created later that already has rows
+// there, they are moved into the new partition in the same transaction. Several processes may run this at once: an
+// advisory lock makes one of them do the work.
 import type pg from 'pg';
 import { orderKeyFloor } from '../../domain/time.ts';
 import { big, int8Param } from './values.ts';
@@ -10,8 +10,8 @@ import { big, int8Param } from './values.ts';
 /** Months prepared ahead of the current one, and behind it (late-arriving events of last month). */
 export const PARTITION_MONTHS_AHEAD = 3;
 export const PARTITION_MONTHS_BEHIND = 1;
-/** pg_advisory_xact_lock key of partition maintenance ("lbparts"). */
-const PARTITION_LOCK = 0x6c62_7061_7274_73n;
+/** pg_advisory_xact_lock key of partition maintenance ("lbparts"); pruning.ts takes it too. */
+export const PARTITION_LOCK = 0x6c62_7061_7274_73n;
 
 export interface EventPartition {
   name: string;
@@ -23,7 +23,7 @@ export interface EventPartition {
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
-const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`;
+export const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 
 /** Tables partitioned this way: audit-event payloads and system logs (store/postgres/logs.ts). */
 export const PARTITIONED_TABLES = ['events', 'logs'] as const;
@@ -40,7 +40,7 @@ export function partitionName(monthStartMs: number, table: PartitionedTable = 'e
 }
 
 const COUNTER_BITS = 20n;
-const msOfKey = (key: bigint): number => Number(key >> COUNTER_BITS);
+export const msOfKey = (key: bigint): number => Number(key >> COUNTER_BITS);
 
 /** The partitions of `events` with their bounds, oldest first, the default partition last. */
 export async function listEventPartitions(
@@ -123,8 +123,9 @@ export async function ensureEventPartitions(
 }
 
 /**
- * Drops the monthly partitions that end at or before `cutoffMs` (retention): the payloads go, the log index
- * (log_leaves: leaf hashes, ids) and the Merkle nodes stay, so proofs and checkpoints still verify. Returns the names.
+ * Drops the monthly partitions that end at or before `cutoffMs`, with no deletion record: maintenance and tests only.
+ * The verifier reports what it removes as deleted events; retention drops months through pruning.ts, which records
+ * each drop. Returns the names.
  */
 export async function dropEventPartitionsBefore(
   pool: pg.Pool,

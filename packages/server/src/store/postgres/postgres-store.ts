@@ -23,6 +23,11 @@ import type {
   IdentityFilter,
   LogBounds,
   LogEntryRow,
+  LoginFailureDecision,
+  LoginFailureRecord,
+  PrunedRange,
+  PruneOutcome,
+  PruneRequest,
   RedactionTarget,
   StatsResult,
   Store,
@@ -36,7 +41,8 @@ import { tsqueryText, tsvectorText } from './full-text.ts';
 import { PostgresIdentity } from './identity.ts';
 import { PostgresLogs } from './logs.ts';
 import { POSTGRES_MIGRATIONS } from './migrations.ts';
-import { ensureEventPartitions } from './partitions.ts';
+import { ensureEventPartitions, msOfKey } from './partitions.ts';
+import { listPrunedRanges, pruneEventPartitions } from './pruning.ts';
 import { PostgresRetention } from './retention.ts';
 import { big, bytes, fromPgText, int, int8Param, toPgText } from './values.ts';
 
@@ -59,6 +65,10 @@ const CHECKPOINT_COLUMNS = 'SELECT tenant, tree_size, root_hash, created_ms, not
 const PAYLOAD_OF_LEAF = (columns: string) =>
   `CROSS JOIN LATERAL (SELECT ${columns} FROM events e
      WHERE e.tenant = l.tenant AND e.order_key = l.order_key AND e.seq = l.seq LIMIT 1) e`;
+/** Whether the log-index row `l` lies in a partition retention dropped whole (pruned_ranges, pruning.ts). */
+const PRUNED_LEAF = (l: string) =>
+  `EXISTS (SELECT 1 FROM pruned_ranges p WHERE p.tenant = ${l}.tenant AND ${l}.order_key >= p.from_key
+             AND ${l}.order_key < p.to_key AND ${l}.seq < p.below_seq)`;
 /** Leaf hash of a listed row, looked up per returned row in the log index. */
 const LEAF_OF_ROW = `coalesce((SELECT l.leaf_hash FROM log_leaves l WHERE l.tenant = e.tenant AND l.seq = e.seq), '\\x'::bytea)`;
 
@@ -360,7 +370,10 @@ export class PostgresStore implements Store {
     const clientIds = events.filter((e) => e.inputDigest !== null);
     if (clientIds.length > 0) {
       const found = await client.query<LeafRowRaw>(
-        `SELECT l.tenant, l.id, l.seq, l.leaf_hash, l.input_digest, l.occurred_ms, l.received_ms
+        // A leaf whose partition retention dropped keeps its row untouched (no update, no dead tuple), digest
+        // included; like a redacted one (whose digest is cleared) it must not match a retry: the id is taken (409).
+        `SELECT l.tenant, l.id, l.seq, l.leaf_hash, l.occurred_ms, l.received_ms,
+                CASE WHEN ${PRUNED_LEAF('l')} THEN NULL ELSE l.input_digest END AS input_digest
            FROM log_leaves l JOIN unnest($1::text[], $2::text[]) AS u(tenant, id) ON l.tenant = u.tenant AND l.id = u.id`,
         [clientIds.map((e) => e.tenant), clientIds.map((e) => toPgText(e.id))],
       );
@@ -870,15 +883,25 @@ export class PostgresStore implements Store {
       body: string | null;
       leaf_hash: Buffer;
       redacted_by: string | null;
+      pruned_from: string | null;
+      pruned_below: string | null;
+      pruned_by: string | null;
     }>(
+      // A leaf without payload and without redacted_by may lie in a dropped partition: the pruned range covering it
+      // (the earliest, if a month was dropped twice) stands in for the per-row mark.
       `SELECT l.seq, l.id, l.tenant, coalesce(e.occurred_ms, l.occurred_ms) AS occurred_ms, e.action, e.actor_id,
-              e.target_type, e.target_id, e.outcome, e.ip, e.body, l.leaf_hash, l.redacted_by
+              e.target_type, e.target_id, e.outcome, e.ip, e.body, l.leaf_hash, l.redacted_by,
+              p.from_key AS pruned_from, p.below_seq AS pruned_below, p.record_seq AS pruned_by
          FROM (SELECT * FROM log_leaves WHERE tenant = $1 AND seq >= $2 ORDER BY seq LIMIT $3) l
          LEFT JOIN LATERAL (SELECT e.tenant, e.occurred_ms, e.action, e.actor_id, e.target_type, e.target_id, e.outcome,
                                    e.ip, e.body
                               FROM events e
                              WHERE e.tenant = l.tenant AND e.order_key = l.order_key AND e.seq = l.seq LIMIT 1) e ON true
-        WHERE e.body IS NOT NULL OR l.redacted_by IS NOT NULL
+         LEFT JOIN LATERAL (SELECT p.from_key, p.below_seq, p.record_seq FROM pruned_ranges p
+                             WHERE e.body IS NULL AND l.redacted_by IS NULL AND p.tenant = l.tenant
+                               AND l.order_key >= p.from_key AND l.order_key < p.to_key AND l.seq < p.below_seq
+                             ORDER BY p.below_seq LIMIT 1) p ON true
+        WHERE e.body IS NOT NULL OR l.redacted_by IS NOT NULL OR p.record_seq IS NOT NULL
         ORDER BY l.seq`,
       [tenant, fromSeq, limit],
     );
@@ -895,12 +918,17 @@ export class PostgresStore implements Store {
       ip: fromPgText(r.ip),
       body: r.body ?? '',
       leafHash: r.leaf_hash,
-      redactedBy: r.redacted_by === null ? null : int(r.redacted_by),
+      redactedBy:
+        r.redacted_by !== null ? int(r.redacted_by) : r.pruned_by !== null ? int(r.pruned_by) : null,
+      ...(r.pruned_by !== null
+        ? { pruned: { fromMs: msOfKey(big(r.pruned_from!)), belowSeq: int(r.pruned_below!) } }
+        : {}),
     }));
   }
 
   async logBounds(tenant: string): Promise<LogBounds> {
     // One statement, one snapshot: a concurrent append (another process) is either wholly in it or wholly not.
+    // Entries of dropped partitions count as redacted by what pruned_ranges states (the verifier counts them too).
     const { rows } = await this.pool.query<{
       size: string | null;
       entries: string;
@@ -910,7 +938,8 @@ export class PostgresStore implements Store {
       payloads: string;
     }>(
       `SELECT (SELECT size FROM tenant_logs WHERE tenant = $1) AS size, count(*) AS entries, min(seq) AS min_seq,
-              max(seq) AS max_seq, count(redacted_by) AS redacted,
+              max(seq) AS max_seq,
+              count(redacted_by) + (SELECT coalesce(sum(count), 0) FROM pruned_ranges WHERE tenant = $1) AS redacted,
               (SELECT count(*) FROM events WHERE tenant = $1) AS payloads
          FROM log_leaves WHERE tenant = $1`,
       [tenant],
@@ -1018,6 +1047,14 @@ export class PostgresStore implements Store {
       );
       return rows.map((r) => fromPgText(r.id));
     });
+  }
+
+  pruneEventPartitions(request: PruneRequest): Promise<PruneOutcome> {
+    return pruneEventPartitions(this.pool, request);
+  }
+
+  listPrunedRanges(tenant: string): Promise<PrunedRange[]> {
+    return listPrunedRanges(this.pool, tenant);
   }
 
   async saveCheckpoint(checkpoint: StoredCheckpoint): Promise<void> {
@@ -1128,6 +1165,17 @@ export class PostgresStore implements Store {
 
   recordUserLogin(id: string, loginMs: number): Promise<void> {
     return this.identity.recordUserLogin(id, loginMs);
+  }
+
+  updateLoginFailures<T>(
+    keys: string[],
+    decide: (records: Map<string, LoginFailureRecord>) => LoginFailureDecision<T>,
+  ): Promise<T> {
+    return this.transaction((client) => this.identity.updateLoginFailures(client, keys, decide));
+  }
+
+  pruneLoginFailures(nowMs: number): Promise<number> {
+    return this.identity.pruneLoginFailures(nowMs);
   }
 
   // --- retention policies --- (the SQL lives in ./retention.ts)
