@@ -7,7 +7,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { LogbookError } from '@logbook/protocol';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
-import type { LogLevel } from './config/config.ts';
+import type { LogLevel, TrustProxy } from './config/config.ts';
 import { COMPAT_TAGS, compatErrorFor, compatRoutes } from './http/compat/index.ts';
 import { registerDashboard } from './http/dashboard.ts';
 import { registerJsonBody } from './http/json-body.ts';
@@ -42,6 +42,11 @@ export interface AppDeps {
   tail?: TailHttpOptions;
   /** Requests per minute per credential, per address, and logins per address; unset = no limits (tests). */
   rateLimit?: RateLimitOptions;
+  /**
+   * Proxy addresses/CIDRs whose X-Forwarded-For sets request.ip (per-address limits, lockout, audit `ip`), from
+   * LOGBOOK_TRUST_PROXY; unset = the socket peer is the client.
+   */
+  trustProxy?: TrustProxy;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -67,6 +72,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // it bounds receiving the request only, so long exports and live tails are unaffected.
     requestTimeout: 60_000,
     return503OnClosing: true,
+    ...(deps.trustProxy !== undefined ? { trustProxy: deps.trustProxy } : {}),
     // Errors raised by the router before any hook runs (a malformed URL) get the catalog shape too.
     frameworkErrors: (error, request, reply) => {
       const issue = {

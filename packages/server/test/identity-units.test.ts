@@ -1,96 +1,9 @@
-// Pure units of identity: the login throttle's schedule, password hashes, claims → principal, configuration.
+// Pure units of identity: password hashes, claims → principal, configuration (the login throttle: login-lockout.test.ts).
 import { describe, expect, it } from 'vitest';
 import { looksLikeJwt, principalFromClaims } from '../src/auth/jwt.ts';
-import { delayAfter, LoginThrottle, type ThrottleKey } from '../src/auth/lockout.ts';
 import { hashPassword, verifyPassword } from '../src/auth/passwords.ts';
 import { bindingFor, mayManage, type Principal, userScopes } from '../src/auth/principal.ts';
 import { ConfigError, loadConfig } from '../src/config/config.ts';
-
-describe('LoginThrottle', () => {
-  const user: ThrottleKey = { key: 'user:alice', maxFailures: 5, slowAfter: 2 };
-  const ip: ThrottleKey = { key: 'ip:10.0.0.1', maxFailures: 50 };
-
-  it('delays double from 1 s after the free failures, capped at 30 s', () => {
-    expect([1, 2, 3, 4, 5, 6, 10].map((f) => delayAfter(f, 2))).toEqual([
-      0, 0, 1000, 2000, 4000, 8000, 30_000,
-    ]);
-    expect(delayAfter(40, undefined)).toBe(0);
-  });
-
-  it('slows, locks at the maximum for the window, and forgets after it', () => {
-    const throttle = new LoginThrottle(600_000);
-    let now = 1_000_000;
-    expect(throttle.attempt([user], now).allowed).toBe(true); // 1
-    expect(throttle.attempt([user], now).allowed).toBe(true); // 2
-    expect(throttle.attempt([user], now).allowed).toBe(true); // 3: next must wait 1 s
-    expect(throttle.attempt([user], now)).toEqual({
-      allowed: false,
-      reason: 'slowed',
-      retryAfterMs: 1000,
-      lockedNow: [],
-    });
-    now += 1000;
-    expect(throttle.attempt([user], now).allowed).toBe(true); // 4: next waits 2 s
-    expect(throttle.check([user], now + 1999)).toMatchObject({
-      allowed: false,
-      reason: 'slowed',
-      retryAfterMs: 1,
-    });
-    now += 2000;
-    expect(throttle.attempt([user], now)).toEqual({ allowed: true, lockedNow: ['user:alice'] }); // 5: locked
-    expect(throttle.check([user], now + 599_999)).toMatchObject({
-      allowed: false,
-      reason: 'locked',
-      retryAfterMs: 1,
-    });
-    expect(throttle.check([user], now + 600_000)).toEqual({ allowed: true });
-    // After the lockout the count starts again from zero.
-    expect(throttle.attempt([user], now + 600_000)).toEqual({ allowed: true, lockedNow: [] });
-  });
-
-  it('failures older than the window are forgotten', () => {
-    const throttle = new LoginThrottle(60_000);
-    for (let i = 0; i < 2; i++) throttle.attempt([user], 0);
-    throttle.attempt([user], 1000);
-    expect(throttle.check([user], 1500).allowed).toBe(false);
-    expect(throttle.check([user], 60_000)).toEqual({ allowed: true });
-  });
-
-  it('succeed clears the account and takes back only this attempt from the address', () => {
-    const throttle = new LoginThrottle(600_000);
-    const addr: ThrottleKey = { key: 'ip:x', maxFailures: 3 };
-    throttle.attempt([user, addr], 0);
-    throttle.attempt([user, addr], 0);
-    expect(throttle.attempt([user, addr], 0).lockedNow).toEqual(['ip:x']);
-    throttle.succeed([user, addr]); // the third attempt was right after all
-    expect(throttle.check([user, addr], 0)).toEqual({ allowed: true });
-    expect(throttle.attempt([{ key: 'user:bob', maxFailures: 5 }, addr], 0).lockedNow).toEqual(['ip:x']);
-  });
-
-  it('the longest wait among the keys wins; unrelated keys are untouched', () => {
-    const throttle = new LoginThrottle(600_000);
-    for (let i = 0; i < 50; i++) throttle.attempt([{ key: `user:u${i}`, maxFailures: 5 }, ip], 0);
-    expect(throttle.check([{ key: 'user:new', maxFailures: 5 }, ip], 10)).toMatchObject({ reason: 'locked' });
-    expect(
-      throttle.check(
-        [
-          { key: 'user:new', maxFailures: 5 },
-          { key: 'ip:other', maxFailures: 50 },
-        ],
-        10,
-      ),
-    ).toEqual({
-      allowed: true,
-    });
-  });
-
-  it('remembers a bounded number of keys', () => {
-    const throttle = new LoginThrottle(600_000, 100);
-    for (let i = 0; i < 1000; i++) throttle.attempt([{ key: `user:${i}`, maxFailures: 1 }], 0);
-    expect((throttle as unknown as { state: Map<string, unknown> }).state.size).toBeLessThanOrEqual(100);
-    expect(throttle.check([{ key: 'user:999', maxFailures: 1 }], 1).allowed).toBe(false);
-  });
-});
 
 describe('password hashes', () => {
   it('verify the right password only, in PHC form with the parameters inside', async () => {

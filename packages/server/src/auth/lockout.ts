@@ -1,8 +1,11 @@
 // Login throttling. Failed logins are counted per key within a window that starts at the key's first failure:
 // the account (username), and the client address. An account key is slowed after a few failures (the next
 // attempt must wait, doubling from 1 s) and both kinds are locked out for the window once they reach their
-// maximum. Throttled attempts are refused without being counted or checked. Pure: time comes from the caller.
-// State is per process and in memory (a restart forgets it), bounded in size.
+// maximum. Throttled attempts are refused without being counted or checked. Time comes from the caller.
+// The counters live in the store (table login_failures), so every process sharing a PostgreSQL database enforces
+// one count and a restart forgets nothing; each attempt reads and writes its keys in one transaction with those
+// keys locked. The rules below are pure: the store only keeps what they decide.
+import type { LoginFailureRecord, Store } from '../store/store.ts';
 
 export interface ThrottleKey {
   key: string;
@@ -16,14 +19,12 @@ export type ThrottleVerdict =
   | { allowed: true }
   | { allowed: false; reason: 'locked' | 'slowed'; retryAfterMs: number };
 
-interface KeyState {
-  failures: number;
-  windowStartMs: number;
-  lastFailureMs: number;
-  lockedUntilMs: number;
-}
+/** An attempt's verdict, and the keys it locked out. */
+export type AttemptVerdict = ThrottleVerdict & { lockedNow: string[] };
 
 const MAX_DELAY_MS = 30_000;
+/** Expired counters are deleted at most this often (by whichever process sees an attempt first). */
+const PRUNE_EVERY_MS = 60_000;
 
 /** The wait before the next attempt after `failures` failures, when slowing starts after `slowAfter`. */
 export function delayAfter(failures: number, slowAfter: number | undefined): number {
@@ -31,38 +32,32 @@ export function delayAfter(failures: number, slowAfter: number | undefined): num
   return Math.min(1000 * 2 ** (failures - slowAfter - 1), MAX_DELAY_MS);
 }
 
+type Records = Map<string, LoginFailureRecord>;
+
 export class LoginThrottle {
-  private readonly state = new Map<string, KeyState>();
+  private nextPruneMs = 0;
 
   constructor(
+    private readonly store: Pick<Store, 'updateLoginFailures' | 'pruneLoginFailures'>,
     /** The counting window, and how long a lockout lasts. */
     private readonly windowMs: number,
-    /** Upper bound of remembered keys, so a flood of usernames cannot grow memory without limit. */
-    private readonly maxEntries = 100_000,
   ) {}
 
-  private current(key: string, nowMs: number): KeyState | undefined {
-    const state = this.state.get(key);
-    if (!state) return undefined;
-    const over =
-      state.lockedUntilMs > 0 ? state.lockedUntilMs <= nowMs : nowMs - state.windowStartMs >= this.windowMs;
-    if (over) {
-      this.state.delete(key);
-      return undefined;
-    }
-    return state;
+  /** A key's record while it still counts (a lockout not yet over, or a window not yet ended). */
+  private current(records: Records, key: string, nowMs: number): LoginFailureRecord | undefined {
+    const record = records.get(key);
+    return record && record.expiresMs > nowMs ? record : undefined;
   }
 
-  /** Whether an attempt may be checked now; if not, how long to wait. Counts nothing. */
-  check(keys: ThrottleKey[], nowMs: number): ThrottleVerdict {
+  private verdict(records: Records, keys: ThrottleKey[], nowMs: number): ThrottleVerdict {
     let verdict: ThrottleVerdict = { allowed: true };
     for (const { key, slowAfter } of keys) {
-      const state = this.current(key, nowMs);
-      if (!state) continue;
-      const locked = state.lockedUntilMs > nowMs;
+      const record = this.current(records, key, nowMs);
+      if (!record) continue;
+      const locked = record.lockedUntilMs > nowMs;
       const until = locked
-        ? state.lockedUntilMs
-        : state.lastFailureMs + delayAfter(state.failures, slowAfter);
+        ? record.lockedUntilMs
+        : record.lastFailureMs + delayAfter(record.failures, slowAfter);
       if (until > nowMs && (verdict.allowed || until - nowMs > verdict.retryAfterMs)) {
         verdict = { allowed: false, reason: locked ? 'locked' : 'slowed', retryAfterMs: until - nowMs };
       }
@@ -70,50 +65,86 @@ export class LoginThrottle {
     return verdict;
   }
 
+  /** Whether an attempt may be checked now; if not, how long to wait. Counts nothing. */
+  async check(keys: ThrottleKey[], nowMs: number): Promise<ThrottleVerdict> {
+    return this.store.updateLoginFailures(
+      keys.map((k) => k.key),
+      (records) => ({ result: this.verdict(records, keys, nowMs), write: new Map() }),
+    );
+  }
+
   /**
    * Starts an attempt: refused (and not counted) while throttled; otherwise counted as a failure right away, so
-   * that many attempts sent at once cannot all slip through before the first one fails. `succeed` takes it back.
-   * `lockedNow` lists the keys this attempt locked out (they stay locked unless the attempt succeeds).
+   * that many attempts sent at once — to one process or to several — cannot all slip through before the first one
+   * fails. `succeed` takes it back. `lockedNow` lists the keys this attempt locked out (they stay locked unless the
+   * attempt succeeds).
    */
-  attempt(keys: ThrottleKey[], nowMs: number): ThrottleVerdict & { lockedNow: string[] } {
-    const verdict = this.check(keys, nowMs);
-    if (!verdict.allowed) return { ...verdict, lockedNow: [] };
-    const lockedNow: string[] = [];
-    for (const { key, maxFailures } of keys) {
-      const state = this.current(key, nowMs) ?? {
-        failures: 0,
-        windowStartMs: nowMs,
-        lastFailureMs: nowMs,
-        lockedUntilMs: 0,
-      };
-      state.failures += 1;
-      state.lastFailureMs = nowMs;
-      if (state.failures >= maxFailures && state.lockedUntilMs === 0) {
-        state.lockedUntilMs = nowMs + this.windowMs;
-        lockedNow.push(key);
-      }
-      this.state.delete(key); // re-insert: Map order is then least recently failed first
-      this.state.set(key, state);
-      if (this.state.size > this.maxEntries) {
-        const oldest = this.state.keys().next().value;
-        if (oldest !== undefined) this.state.delete(oldest);
-      }
-    }
-    return { allowed: true, lockedNow };
+  async attempt(keys: ThrottleKey[], nowMs: number): Promise<AttemptVerdict> {
+    await this.prune(nowMs);
+    return this.store.updateLoginFailures<AttemptVerdict>(
+      keys.map((k) => k.key),
+      (records) => {
+        const write = new Map<string, LoginFailureRecord>();
+        const verdict = this.verdict(records, keys, nowMs);
+        if (!verdict.allowed) return { result: { ...verdict, lockedNow: [] }, write };
+        const lockedNow: string[] = [];
+        for (const { key, maxFailures } of keys) {
+          const previous = this.current(records, key, nowMs);
+          const record: LoginFailureRecord = previous
+            ? { ...previous }
+            : {
+                key,
+                failures: 0,
+                windowStartMs: nowMs,
+                lastFailureMs: nowMs,
+                lockedUntilMs: 0,
+                expiresMs: 0,
+              };
+          record.failures += 1;
+          record.lastFailureMs = nowMs;
+          if (record.failures >= maxFailures && record.lockedUntilMs === 0) {
+            record.lockedUntilMs = nowMs + this.windowMs;
+            lockedNow.push(key);
+          }
+          record.expiresMs =
+            record.lockedUntilMs > 0 ? record.lockedUntilMs : record.windowStartMs + this.windowMs;
+          write.set(key, record);
+        }
+        return { result: { allowed: true, lockedNow }, write };
+      },
+    );
   }
 
   /**
    * The attempt was not a wrong guess: the first key (the account) forgets its failures; the others (the client
    * address) only take this attempt back, and unlock if it was the one that locked them.
    */
-  succeed(keys: ThrottleKey[]): void {
+  async succeed(keys: ThrottleKey[], nowMs: number): Promise<void> {
     const [account, ...others] = keys;
-    if (account) this.state.delete(account.key);
-    for (const { key, maxFailures } of others) {
-      const state = this.state.get(key);
-      if (!state) continue;
-      state.failures = Math.max(0, state.failures - 1);
-      if (state.failures < maxFailures) state.lockedUntilMs = 0;
-    }
+    await this.store.updateLoginFailures(
+      keys.map((k) => k.key),
+      (records) => {
+        const write = new Map<string, LoginFailureRecord | null>();
+        if (account) write.set(account.key, null);
+        for (const { key, maxFailures } of others) {
+          const previous = this.current(records, key, nowMs);
+          if (!previous) continue;
+          const record = { ...previous, failures: Math.max(0, previous.failures - 1) };
+          if (record.failures < maxFailures && record.lockedUntilMs > 0) {
+            record.lockedUntilMs = 0;
+            record.expiresMs = record.windowStartMs + this.windowMs;
+          }
+          write.set(key, record);
+        }
+        return { result: undefined, write };
+      },
+    );
+  }
+
+  /** Deletes counters whose window or lockout is over, so a flood of usernames cannot grow the table for ever. */
+  private async prune(nowMs: number): Promise<void> {
+    if (nowMs < this.nextPruneMs) return;
+    this.nextPruneMs = nowMs + PRUNE_EVERY_MS;
+    await this.store.pruneLoginFailures(nowMs);
   }
 }

@@ -1,7 +1,8 @@
 // Streamed exports (CSV per RFC 4180, NDJSON) of audit events, page by page through EventService.list: memory
-// stays one page however many events match. It must never buffer a whole export, and never emit a CSV cell a
-// spreadsheet would run as a formula.
+// stays one page however many events match. It must never buffer a whole export, never hold the event loop longer
+// than a short slice (SQLite reads are synchronous), and never emit a CSV cell a spreadsheet would run as a formula.
 import { Readable } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { type AuditEvent, type EventListQuery, EXPORT_FORMATS } from '@logbook/protocol';
 import type { FastifyReply } from 'fastify';
 import type { Principal } from '../auth/principal.ts';
@@ -11,6 +12,16 @@ import type { EventService } from '../services/events.ts';
 export type EventFilterQuery = Omit<EventListQuery, 'limit' | 'cursor' | 'includeTotal' | 'order'>;
 
 export { EXPORT_FORMATS };
+/**
+ * Rows per page of an export. Small on purpose: a page is read and serialised in one synchronous stretch, and every
+ * other request waits for it (SQLite reads are synchronous).
+ */
+export const EXPORT_PAGE_ROWS = 250;
+/**
+ * An export gives the event loop a turn once it has run this long: other requests never wait longer for it (plus
+ * one page), and it still gets a fair share of a busy server (a turn per page starved it under load).
+ */
+export const EXPORT_SLICE_MS = 50;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export const EXPORT_CONTENT_TYPES: Record<ExportFormat, string> = {
@@ -47,21 +58,15 @@ export const csvRecord = (values: unknown[]): string => `${values.map(csvCell).j
  * Pages of events matching `query`, oldest page last, newest first within (EventService.list order). The first
  * page is read before this resolves, so bad filters fail as a normal 400 before any byte of the export is sent.
  */
-export async function eventPages(
+export function eventPages(
   events: EventService,
   principal: Principal,
   query: EventFilterQuery,
-  pageSize = 1000,
+  pageSize = EXPORT_PAGE_ROWS,
 ): Promise<AsyncIterable<AuditEvent[]>> {
-  const first = await events.list(principal, { ...query, limit: pageSize });
-  return (async function* pages() {
-    let page = first;
-    yield page.data;
-    while (page.nextCursor !== null) {
-      page = await events.list(principal, { ...query, limit: pageSize, cursor: page.nextCursor });
-      yield page.data;
-    }
-  })();
+  return cursorPages((cursor) =>
+    events.list(principal, { ...query, limit: pageSize, ...(cursor ? { cursor } : {}) }),
+  );
 }
 
 /**
@@ -82,7 +87,12 @@ export async function cursorPages<T>(
   })();
 }
 
-/** The export body as a stream: CSV (header row, then one record per row) or NDJSON (one JSON object per line). */
+/**
+ * The export body as a stream: CSV (header row, then one record per row) or NDJSON (one JSON object per line).
+ * Pages are pulled only when the response wants more (a client that stops reading stops the reading), and the loop
+ * gets a turn every EXPORT_SLICE_MS: with a fast client, socket writes complete synchronously, and the whole export
+ * otherwise ran as one chain of microtasks in which no timer and no other request got a turn.
+ */
 export function exportStream<T>(
   format: ExportFormat,
   pages: AsyncIterable<T[]>,
@@ -92,11 +102,17 @@ export function exportStream<T>(
   return Readable.from(
     (async function* lines() {
       if (format === 'csv') yield csvRecord(columns.map((c) => c.name));
+      let sliceStart = performance.now();
       for await (const rows of pages) {
-        if (rows.length === 0) continue;
-        yield format === 'csv'
-          ? rows.map((row) => csvRecord(columns.map((c) => c.value(row)))).join('')
-          : rows.map((row) => `${JSON.stringify(toJson(row))}\n`).join('');
+        if (rows.length > 0) {
+          yield format === 'csv'
+            ? rows.map((row) => csvRecord(columns.map((c) => c.value(row)))).join('')
+            : rows.map((row) => `${JSON.stringify(toJson(row))}\n`).join('');
+        }
+        if (performance.now() - sliceStart >= EXPORT_SLICE_MS) {
+          await nextTurn();
+          sliceStart = performance.now();
+        }
       }
     })(),
     { objectMode: false },

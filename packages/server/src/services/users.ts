@@ -68,7 +68,7 @@ export class UserService {
     private readonly policy: LoginPolicy,
     private readonly clock: () => number = Date.now,
   ) {
-    this.throttle = new LoginThrottle(policy.lockoutSeconds * 1000);
+    this.throttle = new LoginThrottle(store, policy.lockoutSeconds * 1000);
   }
 
   async create(principal: Principal, input: UserCreate, context: RequestContext = {}): Promise<User> {
@@ -169,7 +169,7 @@ export class UserService {
     if (context.ip) {
       keys.push({ key: `ip:${context.ip}`, maxFailures: maxFailures * ADDRESS_FAILURE_FACTOR });
     }
-    const attempt = this.throttle.attempt(keys, nowMs);
+    const attempt = await this.throttle.attempt(keys, nowMs);
     if (!attempt.allowed) throw tooMany(attempt.retryAfterMs, attempt.reason === 'locked');
 
     const user = await this.store.findUserByUsernameKey(key);
@@ -209,7 +209,7 @@ export class UserService {
       throw new LogbookError('UNAUTHENTICATED', 'The username or password is wrong.');
     }
     // The password was right: this attempt is not a guess, whatever follows.
-    this.throttle.succeed(keys);
+    await this.throttle.succeed(keys, nowMs);
     if (user.disabledMs !== null) {
       await this.audit.record({
         actor,

@@ -1,7 +1,14 @@
-// The PostgreSQL side of identity: API keys and local users. PostgresStore delegates its identity methods here.
+// The PostgreSQL side of identity: API keys, local users and login-failure counters. PostgresStore delegates its
+// identity methods here.
 // Secrets never reach this file: only hashes. Free-text columns go through toPgText (U+0000 is not storable).
 import type pg from 'pg';
-import type { ApiKeyRecord, IdentityFilter, UserRecord } from '../store.ts';
+import type {
+  ApiKeyRecord,
+  IdentityFilter,
+  LoginFailureDecision,
+  LoginFailureRecord,
+  UserRecord,
+} from '../store.ts';
 import { bytes, fromPgText, int, intOrNull, toPgText } from './values.ts';
 
 interface ApiKeyRowRaw {
@@ -62,6 +69,21 @@ function userRow(raw: UserRowRaw): UserRecord {
     sessionsNotBeforeMs: intOrNull(raw.sessions_not_before_ms),
     lastLoginMs: intOrNull(raw.last_login_ms),
   };
+}
+
+/**
+ * First key of the two-int pg_advisory_xact_lock that serialises login attempts per throttle key ("lblf"); the
+ * two-int key space is separate from the one-bigint locks of migrations and partitions.
+ */
+const LOGIN_LOCK_CLASS = 0x6c626c66;
+
+interface LoginFailureRowRaw {
+  key: string;
+  failures: number;
+  window_start_ms: string;
+  last_failure_ms: string;
+  locked_until_ms: string;
+  expires_ms: string;
 }
 
 export class PostgresIdentity {
@@ -198,5 +220,57 @@ export class PostgresIdentity {
 
   async recordUserLogin(id: string, loginMs: number): Promise<void> {
     await this.pool.query('UPDATE users SET last_login_ms = $2 WHERE id = $1', [toPgText(id), loginMs]);
+  }
+
+  /**
+   * Inside the caller's transaction: locks each key (in one order, so two attempts never deadlock), reads, decides,
+   * writes. The lock also covers keys without a row yet, which a row lock (FOR UPDATE) could not.
+   */
+  async updateLoginFailures<T>(
+    client: pg.PoolClient,
+    keys: string[],
+    decide: (records: Map<string, LoginFailureRecord>) => LoginFailureDecision<T>,
+  ): Promise<T> {
+    const stored = [...new Set(keys)].map((key) => toPgText(key)).sort();
+    for (const key of stored) {
+      await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOGIN_LOCK_CLASS, key]);
+    }
+    const { rows } = await client.query<LoginFailureRowRaw>(
+      'SELECT * FROM login_failures WHERE key = ANY($1::text[])',
+      [stored],
+    );
+    const records = new Map<string, LoginFailureRecord>();
+    for (const row of rows) {
+      const key = fromPgText(row.key);
+      records.set(key, {
+        key,
+        failures: row.failures,
+        windowStartMs: int(row.window_start_ms),
+        lastFailureMs: int(row.last_failure_ms),
+        lockedUntilMs: int(row.locked_until_ms),
+        expiresMs: int(row.expires_ms),
+      });
+    }
+    const { result, write } = decide(records);
+    for (const [key, r] of write) {
+      if (r === null) {
+        await client.query('DELETE FROM login_failures WHERE key = $1', [toPgText(key)]);
+      } else {
+        await client.query(
+          `INSERT INTO login_failures (key, failures, window_start_ms, last_failure_ms, locked_until_ms, expires_ms)
+           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,
+             window_start_ms = excluded.window_start_ms, last_failure_ms = excluded.last_failure_ms,
+             locked_until_ms = excluded.locked_until_ms, expires_ms = excluded.expires_ms`,
+          [toPgText(key), r.failures, r.windowStartMs, r.lastFailureMs, r.lockedUntilMs, r.expiresMs],
+        );
+      }
+    }
+    return result;
+  }
+
+  async pruneLoginFailures(nowMs: number): Promise<number> {
+    return (
+      (await this.pool.query('DELETE FROM login_failures WHERE expires_ms <= $1', [nowMs])).rowCount ?? 0
+    );
   }
 }

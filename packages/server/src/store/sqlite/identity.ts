@@ -1,7 +1,13 @@
-// The SQLite side of identity: API keys and local users. SqliteStore delegates its identity methods here, so
+// The SQLite side of identity: API keys, local users and login-failure counters. SqliteStore delegates its identity methods here, so
 // the event/Merkle adapter and this one stay separate. Secrets never reach this file: only hashes.
 import type Database from 'better-sqlite3';
-import type { ApiKeyRecord, IdentityFilter, UserRecord } from '../store.ts';
+import type {
+  ApiKeyRecord,
+  IdentityFilter,
+  LoginFailureDecision,
+  LoginFailureRecord,
+  UserRecord,
+} from '../store.ts';
 
 type Db = Database.Database;
 
@@ -189,5 +195,42 @@ export class SqliteIdentity {
 
   recordUserLogin(id: string, loginMs: number): void {
     this.stmt('UPDATE users SET last_login_ms = ? WHERE id = ?').run(loginMs, id);
+  }
+
+  /** One immediate transaction: the single writer, so no other attempt reads these keys in between. */
+  updateLoginFailures<T>(
+    keys: string[],
+    decide: (records: Map<string, LoginFailureRecord>) => LoginFailureDecision<T>,
+  ): T {
+    const select = this.stmt(
+      `SELECT key, failures, window_start_ms AS windowStartMs, last_failure_ms AS lastFailureMs,
+         locked_until_ms AS lockedUntilMs, expires_ms AS expiresMs FROM login_failures WHERE key = ?`,
+    );
+    const upsert = this.stmt(
+      `INSERT INTO login_failures (key, failures, window_start_ms, last_failure_ms, locked_until_ms, expires_ms)
+       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,
+         window_start_ms = excluded.window_start_ms, last_failure_ms = excluded.last_failure_ms,
+         locked_until_ms = excluded.locked_until_ms, expires_ms = excluded.expires_ms`,
+    );
+    const remove = this.stmt('DELETE FROM login_failures WHERE key = ?');
+    return this.db
+      .transaction(() => {
+        const records = new Map<string, LoginFailureRecord>();
+        for (const key of keys) {
+          const record = select.get(key) as LoginFailureRecord | undefined;
+          if (record) records.set(key, record);
+        }
+        const { result, write } = decide(records);
+        for (const [key, r] of write) {
+          if (r === null) remove.run(key);
+          else upsert.run(key, r.failures, r.windowStartMs, r.lastFailureMs, r.lockedUntilMs, r.expiresMs);
+        }
+        return result;
+      })
+      .immediate();
+  }
+
+  pruneLoginFailures(nowMs: number): number {
+    return this.stmt('DELETE FROM login_failures WHERE expires_ms <= ?').run(nowMs).changes;
   }
 }

@@ -5,9 +5,7 @@ import {
   type AuditEvent,
   DEFAULT_TENANT,
   ErrorBodySchema,
-  EVENT_LIMITS,
   EventExportQuery,
-  LOG_LIMITS,
   type LogEntry,
   LogExportQuery,
 } from '@logbook/protocol';
@@ -16,7 +14,7 @@ import { tenantFor } from '../../../auth/principal.ts';
 import type { EventService } from '../../../services/events.ts';
 import type { LogService } from '../../../services/logs.ts';
 import { SELF_AUDIT_ACTIONS, type SelfAudit } from '../../../services/self-audit.ts';
-import { cursorPages, type ExportColumn, sendExport } from '../../export.ts';
+import { cursorPages, EXPORT_PAGE_ROWS, type ExportColumn, sendExport } from '../../export.ts';
 import { principalOf, requestContext } from '../../plugins/auth.ts';
 
 /** CSV columns of an audit event: one per field people filter on in a spreadsheet; nested values as JSON. */
@@ -105,7 +103,7 @@ export const exportRoutes: FastifyPluginAsyncTypebox<{
         events.list(principal, {
           ...query,
           tenant,
-          limit: EVENT_LIMITS.maxListLimit,
+          limit: EXPORT_PAGE_ROWS,
           ...(cursor ? { cursor } : {}),
         }),
       );
@@ -156,7 +154,7 @@ export const exportRoutes: FastifyPluginAsyncTypebox<{
         logs.list(principal, {
           ...query,
           tenant,
-          limit: LOG_LIMITS.maxListLimit,
+          limit: EXPORT_PAGE_ROWS,
           ...(cursor ? { cursor } : {}),
         }),
       );
