@@ -6,15 +6,18 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { prepareEvent } from '../packages/server/src/domain/event.ts';
 import { orderKeyFloor } from '../packages/server/src/domain/time.ts';
+import { eventKeyTokens } from '../packages/server/src/store/sqlite/full-text.ts';
 import { SQLITE_MIGRATIONS } from '../packages/server/src/store/sqlite/migrations.ts';
 import { generateEvents } from './dataset.ts';
 import { postgresIngestSuite } from './ingest-postgres.ts';
-import { machine, sendAll, startLogbook, writeResults } from './lib.ts';
+import { machine, processCpuMs, sendAll, startLogbook, writeResults } from './lib.ts';
 
 interface Scenario {
   batch: number;
   concurrency: number;
   events: number;
+  /** Server settings of this scenario (the writer thread off, to show what it changes in the same run). */
+  env?: Record<string, string>;
 }
 
 function rawInsert(rows: ReturnType<typeof prepareEvent>[], withSchema: boolean, batch: number): number {
@@ -32,6 +35,7 @@ function rawInsert(rows: ReturnType<typeof prepareEvent>[], withSchema: boolean,
     db.prepare(`INSERT INTO events (order_key, tenant, seq, id, occurred_ms, received_ms, action, actor_id, target_type,
     target_id, outcome, ip, body, leaf_hash, input_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const insertText = withSchema ? db.prepare('INSERT INTO events_fts (rowid, text) VALUES (?, ?)') : null;
+  const insertKeys = withSchema ? db.prepare('INSERT INTO events_keys (rowid, keys) VALUES (?, ?)') : null;
   const started = performance.now();
   for (let start = 0; start < rows.length; start += batch) {
     db.transaction(() => {
@@ -56,6 +60,7 @@ function rawInsert(rows: ReturnType<typeof prepareEvent>[], withSchema: boolean,
           e.inputDigest,
         );
         insertText?.run(key, e.searchText);
+        insertKeys?.run(key, eventKeyTokens(e));
       }
     })();
   }
@@ -74,6 +79,7 @@ export async function ingestSuite(options: {
   const inputs = generateEvents(n);
   const scenarios: Scenario[] = [
     { batch: 1000, concurrency: 4, events: n },
+    { batch: 1000, concurrency: 4, events: n, env: { LOGBOOK_SQLITE_WRITER_THREAD: 'false' } },
     { batch: 100, concurrency: 16, events: n },
     { batch: 1, concurrency: 64, events: Math.min(n, 20_000) },
   ];
@@ -84,18 +90,26 @@ export async function ingestSuite(options: {
       const slice = inputs.slice(i, i + s.batch);
       bodies.push(Buffer.from(JSON.stringify(s.batch === 1 ? slice[0] : { events: slice })));
     }
-    const server = await startLogbook();
+    const server = await startLogbook(s.env);
     try {
+      const cpuBefore = processCpuMs(server.child.pid!);
       const seconds = await sendAll(`${server.url}/api/v1/events`, server.key, bodies, s.concurrency);
+      const cpuAfter = processCpuMs(server.child.pid!);
       const rate = s.events / seconds;
+      const perEvent = (ms: number) => Math.round((ms * 1000) / s.events);
+      const eventLoopUs = perEvent(cpuAfter.mainThread - cpuBefore.mainThread);
+      const otherThreadsUs = perEvent(cpuAfter.total - cpuBefore.total) - eventLoopUs;
       http.push({
         ...s,
         seconds: +seconds.toFixed(2),
         eventsPerSecond: Math.round(rate),
+        eventLoopCpuUsPerEvent: eventLoopUs,
+        otherThreadsCpuUsPerEvent: otherThreadsUs,
         peakRssMiB: server.peakRssMiB(),
+        loadAverage: os.loadavg()[0],
       });
       console.log(
-        `HTTP ingest batch=${s.batch} concurrency=${s.concurrency}: ${Math.round(rate)} events/s (${s.events} events, peak RSS ${server.peakRssMiB()} MiB)`,
+        `HTTP ingest batch=${s.batch} concurrency=${s.concurrency}${s.env ? ` ${JSON.stringify(s.env)}` : ''}: ${Math.round(rate)} events/s, CPU per event ${eventLoopUs} µs event loop + ${otherThreadsUs} µs other threads (${s.events} events, peak RSS ${server.peakRssMiB()} MiB, load ${os.loadavg()[0]!.toFixed(1)})`,
       );
     } finally {
       await server.stop();
@@ -109,14 +123,14 @@ export async function ingestSuite(options: {
   console.log(`raw better-sqlite3, Logbook indexes + FTS5, batches of 1000: ${Math.round(rawSchema)} rows/s`);
   const best = Math.max(...http.map((h) => h.eventsPerSecond as number));
   const table = [
-    '| measurement | events/s | ratio to raw (same schema) |',
-    '|---|---:|---:|',
+    '| measurement | events/s | ratio to raw (same schema) | CPU µs/event: event loop + other threads |',
+    '|---|---:|---:|---:|',
     ...http.map(
       (h) =>
-        `| HTTP batch=${h.batch}, concurrency=${h.concurrency} (${h.events} events) | ${h.eventsPerSecond} | ${((h.eventsPerSecond as number) / rawSchema).toFixed(2)} |`,
+        `| HTTP batch=${h.batch}, concurrency=${h.concurrency}${h.env ? ', writer thread off' : ''} (${h.events} events) | ${h.eventsPerSecond} | ${((h.eventsPerSecond as number) / rawSchema).toFixed(2)} | ${h.eventLoopCpuUsPerEvent} + ${h.otherThreadsCpuUsPerEvent} |`,
     ),
-    `| raw better-sqlite3, Logbook schema (indexes + FTS5), 1000/txn | ${Math.round(rawSchema)} | 1.00 |`,
-    `| raw better-sqlite3, bare table, 1000/txn | ${Math.round(rawBare)} | ${(rawBare / rawSchema).toFixed(2)} |`,
+    `| raw better-sqlite3, Logbook schema (indexes + FTS5), 1000/txn | ${Math.round(rawSchema)} | 1.00 | |`,
+    `| raw better-sqlite3, bare table, 1000/txn | ${Math.round(rawBare)} | ${(rawBare / rawSchema).toFixed(2)} | |`,
   ].join('\n');
   console.log(`\n${table}\n`);
   const file = writeResults(`ingest-sqlite-${n}`, {

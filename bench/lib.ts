@@ -33,20 +33,27 @@ export async function startLogbook(env: Record<string, string> = {}): Promise<Se
   const port = await freePort();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'logbook-bench-'));
   const key = 'bench-admin-key-0123456789abcdef';
-  const child = spawn(process.execPath, ['--import', 'tsx', 'packages/cli/src/main.ts', 'serve'], {
-    cwd: REPO,
-    env: {
-      ...process.env,
-      LOGBOOK_PORT: String(port),
-      LOGBOOK_DATA_DIR: dataDir,
-      LOGBOOK_ADMIN_KEY: key,
-      LOGBOOK_LOG_LEVEL: 'warn',
-      // The dataset's events are older than the default retention: keep the job from redacting them mid-run.
-      LOGBOOK_RETENTION_DAYS: '0',
-      ...env,
+  // LOGBOOK_BENCH_NODE_ARGS passes flags to the server's node (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), which
+  // NODE_OPTIONS refuses for profiling flags.
+  const nodeArgs = process.env.LOGBOOK_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, '--import', 'tsx', 'packages/cli/src/main.ts', 'serve'],
+    {
+      cwd: REPO,
+      env: {
+        ...process.env,
+        LOGBOOK_PORT: String(port),
+        LOGBOOK_DATA_DIR: dataDir,
+        LOGBOOK_ADMIN_KEY: key,
+        LOGBOOK_LOG_LEVEL: 'warn',
+        // The dataset's events are older than the default retention: keep the job from redacting them mid-run.
+        LOGBOOK_RETENTION_DAYS: '0',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  );
   await new Promise<void>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (chunk) => {
@@ -127,6 +134,21 @@ export async function sendAll(
   await Promise.all(Array.from({ length: concurrency }, worker));
   return (performance.now() - started) / 1000;
 }
+
+/**
+ * CPU milliseconds (user + system) a process has used so far: all its threads, and its main thread (the event loop)
+ * alone. Less sensitive to other load on a shared machine than wall time, and it shows where the work runs.
+ */
+export function processCpuMs(pid: number): { total: number; mainThread: number } {
+  const ticks = (file: string) => {
+    const fields = fs.readFileSync(file, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  };
+  return { total: ticks(`/proc/${pid}/stat`), mainThread: ticks(`/proc/${pid}/task/${pid}/stat`) };
+}
+
+/** USER_HZ: the unit of /proc CPU times; 100 on every Linux Node supports. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 export const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);

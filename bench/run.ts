@@ -2,6 +2,7 @@
 // bench/results/<suite>-*.json. `--backend postgres` (ingest) uses the server in LOGBOOK_DATABASE_URL.
 // Benchmarks are never part of the test run; docs/PERFORMANCE.md quotes their output.
 import { parseArgs } from 'node:util';
+import { captureSuite } from './capture.ts';
 import { exportSuite } from './export.ts';
 import { ingestSuite } from './ingest.ts';
 import { logsIngestSuite } from './logs-ingest.ts';
@@ -14,9 +15,10 @@ const SUITES = {
   logs: logsIngestSuite,
   soak: soakSuite,
   export: exportSuite,
+  capture: captureSuite,
 } as const;
-/** Suites run only when named: the soak takes `--minutes` (default 10). */
-const ON_REQUEST = ['soak', 'export'];
+/** Suites run only when named: the soak takes `--minutes` (default 10); capture needs a PostgreSQL server. */
+const ON_REQUEST = ['soak', 'export', 'capture'];
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,

@@ -12,6 +12,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import { generateLoginKeyPem } from './auth/login-tokens.ts';
+import { startCaptureWorker } from './capture/start-worker.ts';
 import { type Config, ConfigError } from './config/config.ts';
 import { readOrCreateSecretFile } from './config/key-files.ts';
 import { startCheckpointer } from './jobs/checkpointer.ts';
@@ -25,7 +26,10 @@ import { openSqliteStore, SQLITE_FILE } from './store/sqlite/sqlite-store.ts';
 import type { Store } from './store/store.ts';
 
 /** The configured store. `readonly` (for the verifier) refuses to create a database that does not exist. */
-export function openStore(config: Config, options: { readonly?: boolean } = {}): Store {
+export function openStore(
+  config: Config,
+  options: { readonly?: boolean; writerThread?: boolean } = {},
+): Store {
   if (config.databaseUrl) {
     // Connections are made lazily: a database that does not answer fails the first query (migrate, or verify's read).
     return new PostgresStore({
@@ -33,7 +37,7 @@ export function openStore(config: Config, options: { readonly?: boolean } = {}):
       connectTimeoutMs: config.dbConnectTimeoutMs,
       // The verifier (readonly) reads whole logs in long statements: its default is no limit.
       ...(options.readonly ? {} : { queryTimeoutMs: config.dbQueryTimeoutMs }),
-      ...options,
+      ...(options.readonly !== undefined ? { readonly: options.readonly } : {}),
     });
   }
   const file = path.join(config.dataDir, SQLITE_FILE);
@@ -127,7 +131,7 @@ export async function startServer(
   config: Config,
   print: (line: string) => void = console.log,
 ): Promise<RunningServer> {
-  const store = openStore(config);
+  const store = openStore(config, { writerThread: config.sqliteWriterThread });
   try {
     await migrateStore(store, config);
     const bootstrap = await bootstrapAdminKey(store, config.adminKey, Date.now());
@@ -157,6 +161,7 @@ export async function startServer(
       maxBodyBytes: config.maxBodyBytes,
       rateLimit: config.rateLimit,
       ...(config.corsOrigins ? { corsOrigins: config.corsOrigins } : {}),
+      ...(config.trustProxy !== undefined ? { trustProxy: config.trustProxy } : {}),
     });
     logWarning = (message, error) => app.log.warn({ err: error }, message);
     const checkpointer = startCheckpointer(services.integrity, config.checkpointIntervalSeconds, (error) =>
@@ -172,6 +177,10 @@ export async function startServer(
       },
     );
     await app.listen({ host: config.host, port: config.port });
+    // After listen: captured rows are appended only once the server is fully up (docs/capture.md).
+    const captureWorker = config.capture
+      ? startCaptureWorker(config.capture, services.events, app.log)
+      : null;
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -195,6 +204,8 @@ export async function startServer(
           } finally {
             clearInterval(reaper);
           }
+          // Finishes its batch in flight (appended and deleted from the outbox, or neither) before the queue drains.
+          await captureWorker?.stop();
           await retentionJob.stop();
           await drainServices(services);
           // A final checkpoint, so that events acknowledged just before shutdown are covered by a signature.

@@ -53,7 +53,13 @@ export async function makeTestApp(
   const backend = options.backend ?? 'sqlite';
   const testStore = await makeStore(backend, { dir });
   const store = testStore.store;
-  const bootstrap = await bootstrapAdminKey(store, 'test-admin-key-0123456789', Date.now());
+  // The app's clock, as in `serve`: with a fixed test clock earlier than today, a real-time admin key would sort after
+  // every key the test creates (this broke "oldest first" listings once the calendar passed the tests' date).
+  const bootstrap = await bootstrapAdminKey(
+    store,
+    'test-admin-key-0123456789',
+    (options.clock ?? Date.now)(),
+  );
   if (bootstrap.kind === 'created') throw new Error('unexpected');
   const adminKey = 'test-admin-key-0123456789';
   const services = createServices(store, {

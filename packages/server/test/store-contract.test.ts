@@ -227,6 +227,29 @@ describe.each(BACKENDS)('store contract on %s', (backend) => {
       const log = await store.readLog('conflict', 0, 100);
       expect(log.map((r) => r.seq)).toEqual([0, 1, 2, 3]);
       expect(JSON.parse(log[3]!.body).description).toBe('later');
+      // An id taken earlier in the same request, or by an earlier request of the same group, conflicts too; the
+      // refused requests leave nothing behind and their neighbours commit.
+      const mixed = await store.appendEvents([
+        {
+          events: [
+            event({ tenant: 'conflict', id: 'twice', description: 'a' }),
+            event({ tenant: 'conflict', id: 'twice', description: 'b' }),
+          ],
+        },
+        { events: [event({ tenant: 'conflict', id: 'group-first', description: 'a' })] },
+        {
+          events: [
+            event({ tenant: 'conflict', id: 'unrelated' }),
+            event({ tenant: 'conflict', id: 'group-first', description: 'b' }),
+          ],
+        },
+      ]);
+      expect(mixed[0]).toEqual({ ok: false, conflictIndex: 1, id: 'twice' });
+      expect(okRows(mixed[1]).map((r) => [r.seq, r.duplicate])).toEqual([[4, false]]);
+      expect(mixed[2]).toEqual({ ok: false, conflictIndex: 1, id: 'group-first' });
+      expect((await store.getTreeHead('conflict')).range.size).toBe(5);
+      expect(await store.getEvent('conflict', 'twice')).toBeNull();
+      expect(await store.getEvent('conflict', 'unrelated')).toBeNull();
       // A server-chosen id of an earlier event reused by a client is a conflict too.
       const serverId = log[1]!.id;
       const [refused] = await store.appendEvents([{ events: [event({ tenant: 'conflict', id: serverId })] }]);

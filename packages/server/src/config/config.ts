@@ -1,6 +1,8 @@
 // Reads Logbook's configuration from the environment (DESIGN.md §8) into one typed object.
 // It never reads files or opens connections; a bad value throws ConfigError with one line to print.
+import net from 'node:net';
 import path from 'node:path';
+import { TENANT_PATTERN } from '@logbook/protocol';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -25,6 +27,8 @@ export interface Config {
   logLevel: LogLevel;
   maxBodyBytes: number;
   sqliteCacheMiB: number;
+  /** SQLite: appends run on a writer thread with its own connection, off the event loop (docs/storage.md). */
+  sqliteWriterThread: boolean;
   /** C2SP signer key string (PRIVATE+KEY+…); unset = the key file in the data dir, created on first start. */
   signingKey: string | undefined;
   /** Checkpoint origin prefix and signing key name; each tenant's log origin is `<logOrigin>/<tenant>`. */
@@ -51,7 +55,31 @@ export interface Config {
   ingestQueueMaxEvents: number;
   /** Requests per minute per credential / per client address (0 = off), and login attempts per address. */
   rateLimit: { perKeyPerMinute: number; perIpPerMinute: number; loginPerMinute: number };
+  /** Which peers may set the client address with X-Forwarded-For; undefined = none (the socket peer is the client). */
+  trustProxy: TrustProxy | undefined;
+  /** LOGBOOK_CAPTURE_*: capture an application PostgreSQL database's changes inside `serve`; undefined = off. */
+  capture: CaptureConfig | undefined;
 }
+
+/** Change capture run by `serve` (docs/capture.md). */
+export interface CaptureConfig {
+  /** LOGBOOK_CAPTURE_SOURCE: the application database (postgres://…), not Logbook's own store. */
+  source: string;
+  /** LOGBOOK_CAPTURE_TENANT (default "default"): the tenant the captured events go to. */
+  tenant: string;
+  /** LOGBOOK_CAPTURE_NAME: names the source in events (default: the database name in the URL). */
+  name: string | undefined;
+  /** LOGBOOK_CAPTURE_BATCH_SIZE (default 1000): outbox rows per append. */
+  batchSize: number;
+  /** LOGBOOK_CAPTURE_POLL_MS (default 500): how often an idle worker looks for new rows. */
+  pollIntervalMs: number;
+}
+
+/** LOGBOOK_TRUST_PROXY: the addresses, CIDRs and range names of the trusted proxies. */
+export type TrustProxy = string[];
+
+/** proxy-addr's names for address ranges (loopback 127.0.0.1/8 and ::1, linklocal, uniquelocal). */
+const TRUST_PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'] as const;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -108,6 +136,71 @@ function corsOrigins(env: Env): string[] | undefined {
     }
   }
   return origins.length > 0 ? origins : undefined;
+}
+
+/**
+ * LOGBOOK_TRUST_PROXY: unset/`false`/`0` = off; else comma-separated proxy addresses, CIDRs and names (`loopback`,
+ * `linklocal`, `uniquelocal`). Refused: `true`/`*` (any client could then claim any address and escape per-address
+ * limits and lockouts) and hop counts (they cannot tell a proxy from a client that connects directly; Fastify 5
+ * ignores them).
+ */
+function trustProxy(env: Env): TrustProxy | undefined {
+  const name = 'LOGBOOK_TRUST_PROXY';
+  const raw = optional(env, name)?.trim();
+  if (raw === undefined || ['false', 'off', 'no', '0'].includes(raw.toLowerCase())) return undefined;
+  if (/^\d+$/.test(raw) || ['true', '*', 'all', 'yes', 'on'].includes(raw.toLowerCase())) {
+    throw new ConfigError(
+      `${name}=${raw} cannot tell a proxy from a client that connects directly, so any client could pick its own address; list the proxies' addresses or CIDRs instead (e.g. 10.0.0.0/8,loopback)`,
+    );
+  }
+  const entries = raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  for (const entry of entries) {
+    const [address = '', prefix, ...rest] = entry.split('/');
+    const family = net.isIP(address);
+    const bits = family === 4 ? 32 : 128;
+    const valid =
+      (TRUST_PROXY_NAMES as readonly string[]).includes(entry) ||
+      (family !== 0 &&
+        rest.length === 0 &&
+        (prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits)));
+    if (!valid) {
+      throw new ConfigError(
+        `${name} must be comma-separated proxy addresses, CIDRs (10.0.0.0/8, fd00::/8) or ${TRUST_PROXY_NAMES.join('/')} (got "${entry}")`,
+      );
+    }
+  }
+  return entries.length > 0 ? entries : undefined;
+}
+
+/** LOGBOOK_CAPTURE_*: off unless LOGBOOK_CAPTURE_SOURCE is set. */
+function capture(env: Env): CaptureConfig | undefined {
+  const source = optional(env, 'LOGBOOK_CAPTURE_SOURCE');
+  if (source === undefined) return undefined;
+  if (!/^postgres(ql)?:\/\//.test(source)) {
+    throw new ConfigError(
+      'LOGBOOK_CAPTURE_SOURCE must be the postgres:// URL of the application database to capture (see docs/capture.md)',
+    );
+  }
+  const tenant = optional(env, 'LOGBOOK_CAPTURE_TENANT') ?? 'default';
+  if (!new RegExp(TENANT_PATTERN).test(tenant)) {
+    throw new ConfigError(
+      `LOGBOOK_CAPTURE_TENANT must be a tenant name: 1–64 of A–Z a–z 0–9 . _ - (got "${tenant}")`,
+    );
+  }
+  const name = optional(env, 'LOGBOOK_CAPTURE_NAME');
+  if (name !== undefined && name.length > 256) {
+    throw new ConfigError('LOGBOOK_CAPTURE_NAME must be at most 256 characters');
+  }
+  return {
+    source,
+    tenant,
+    name,
+    batchSize: integer(env, 'LOGBOOK_CAPTURE_BATCH_SIZE', 1000, 1, 10_000),
+    pollIntervalMs: integer(env, 'LOGBOOK_CAPTURE_POLL_MS', 500, 10, 600_000),
+  };
 }
 
 /** Checks of the JWT settings that make a token check meaningful. */
@@ -169,6 +262,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     logLevel: logLevel as LogLevel,
     maxBodyBytes: integer(env, 'LOGBOOK_MAX_BODY_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     sqliteCacheMiB: integer(env, 'LOGBOOK_SQLITE_CACHE_MIB', 256, 2, 65_536),
+    sqliteWriterThread: boolean(env, 'LOGBOOK_SQLITE_WRITER_THREAD', true),
     signingKey: optional(env, 'LOGBOOK_SIGNING_KEY'),
     logOrigin: logOrigin(env),
     checkpointIntervalSeconds: integer(env, 'LOGBOOK_CHECKPOINT_INTERVAL_SECONDS', 10, 0, 86_400),
@@ -187,5 +281,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       perIpPerMinute: integer(env, 'LOGBOOK_RATE_LIMIT_PER_IP_PER_MINUTE', 0, 0, 100_000_000),
       loginPerMinute: integer(env, 'LOGBOOK_RATE_LIMIT_LOGIN_PER_MINUTE', 20, 0, 1_000_000),
     },
+    trustProxy: trustProxy(env),
+    capture: capture(env),
   };
 }

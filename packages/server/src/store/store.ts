@@ -91,6 +91,53 @@ export interface LogEntryRow {
    * is gone (body '', columns blank), its id, seq, time and leaf hash stay.
    */
   redactedBy: number | null;
+  /**
+   * Set when the payload went with a whole partition retention dropped (PostgreSQL): which pruned range covers the
+   * entry (its tenant's range starting at fromMs, below belowSeq). redactedBy is then that range's deletion record.
+   */
+  pruned?: { fromMs: number; belowSeq: number };
+}
+
+/**
+ * One tenant's share of a payload partition that retention dropped whole (PostgreSQL): the entries with occurrence
+ * time in [fromMs, toMs) and seq below belowSeq lost their payload; their leaf hashes stay. Written in the same
+ * transaction as the drop; the verifier checks it against the deletion record it names and counts its entries.
+ */
+export interface PrunedRange {
+  tenant: string;
+  fromMs: number;
+  toMs: number;
+  /** Only entries below this seq (what the deletion record and its archive covered; later arrivals stay live). */
+  belowSeq: number;
+  /** Seq of the deletion record (`logbook.events.redact`) the drop carried out. */
+  recordSeq: number;
+  /** Payloads of this tenant dropped with the partition. */
+  count: number;
+  /** The partition's table name. */
+  partition: string;
+  prunedMs: number;
+}
+
+/** What one tenant's retention may drop whole: its deletion record, cut-off and (archived) seq bound. */
+export interface PruneTarget {
+  tenant: string;
+  beforeMs: number;
+  /** Entries at or above this seq were not archived (or the record is older): their partition is not dropped. */
+  belowSeq: number;
+  recordSeq: number;
+}
+
+export interface PruneRequest {
+  targets: PruneTarget[];
+  /** Rows with these actions survive a drop (copied into the partition's fresh replacement). */
+  keepActions: string[];
+  nowMs: number;
+}
+
+export interface PruneOutcome {
+  ranges: PrunedRange[];
+  /** Partitions wholly before some cut-off that were not dropped (their rows are redacted one by one), and why. */
+  skipped: { partition: string; reason: string }[];
 }
 
 /** Which events one redaction call removes the payloads of: by id, or all that occurred before an instant. */
@@ -191,6 +238,25 @@ export interface UserRecord {
   lastLoginMs: number | null;
 }
 
+/** One login-throttle key's failed logins (auth/lockout.ts decides; the store keeps it for every process). */
+export interface LoginFailureRecord {
+  /** `user:<username>` or `ip:<address>`. */
+  key: string;
+  failures: number;
+  windowStartMs: number;
+  lastFailureMs: number;
+  /** 0: not locked. */
+  lockedUntilMs: number;
+  /** When the record stops counting (its lockout or window is over); pruned after. */
+  expiresMs: number;
+}
+
+/** What a login-throttle update writes: per key a record to store, or null to delete it; and what it answers. */
+export interface LoginFailureDecision<T> {
+  result: T;
+  write: Map<string, LoginFailureRecord | null>;
+}
+
 /** How long one tenant's stream (`events`, `logs`) is kept; the SQL lives in store/<backend>/retention.ts. */
 export interface RetentionPolicyRecord {
   tenant: string;
@@ -281,6 +347,14 @@ export interface Store {
    * hash stay for proofs. Returns the ids redacted now (fewer than `limit`: nothing left to do).
    */
   redactEvents(target: RedactionTarget): Promise<string[]>;
+  /**
+   * Optional (stores whose payloads live in time partitions): drops every partition whose rows are all covered by a
+   * target (their tenant's cut-off after the partition's end, seqs below its belowSeq) or kept, and records each
+   * tenant's share as a PrunedRange in the same transaction. Partitions it cannot drop are left for redactEvents.
+   */
+  pruneEventPartitions?(request: PruneRequest): Promise<PruneOutcome>;
+  /** Optional, with pruneEventPartitions: the tenant's pruned ranges, oldest first (the verifier checks them). */
+  listPrunedRanges?(tenant: string): Promise<PrunedRange[]>;
   saveCheckpoint(checkpoint: StoredCheckpoint): Promise<void>;
   /** The checkpoint at exactly `treeSize`, or the latest one when treeSize is omitted. */
   getCheckpoint(tenant: string, treeSize?: number): Promise<StoredCheckpoint | null>;
@@ -310,6 +384,16 @@ export interface Store {
    */
   setUserDisabled(id: string, disabledMs: number | null, nowMs: number): Promise<UserRecord | null>;
   recordUserLogin(id: string, loginMs: number): Promise<void>;
+  /**
+   * Reads the login-failure records of `keys` in one transaction that holds those keys against other attempts (in
+   * every process), and stores what `decide` (pure, synchronous) returns before releasing them.
+   */
+  updateLoginFailures<T>(
+    keys: string[],
+    decide: (records: Map<string, LoginFailureRecord>) => LoginFailureDecision<T>,
+  ): Promise<T>;
+  /** Deletes login-failure records with expiresMs <= nowMs; resolves how many. */
+  pruneLoginFailures(nowMs: number): Promise<number>;
 
   /** The stored retention policy of one tenant's stream (null: none set, the configured default applies). */
   getRetentionPolicy(tenant: string, stream: string): Promise<RetentionPolicyRecord | null>;

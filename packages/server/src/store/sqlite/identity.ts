@@ -8,6 +8,7 @@ import type {
   LoginFailureRecord,
   UserRecord,
 } from '../store.ts';
+import { StatementCache } from './statements.ts';
 
 type Db = Database.Database;
 
@@ -72,17 +73,14 @@ function userRow(raw: UserRowRaw): UserRecord {
 }
 
 export class SqliteIdentity {
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly statements: StatementCache;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db) {
+    this.statements = new StatementCache(db);
+  }
 
   private stmt(sql: string): Database.Statement {
-    let statement = this.statements.get(sql);
-    if (!statement) {
-      statement = this.db.prepare(sql);
-      this.statements.set(sql, statement);
-    }
-    return statement;
+    return this.statements.get(sql);
   }
 
   insertApiKey(key: ApiKeyRecord): void {

@@ -9,6 +9,7 @@ import type { LogFilter, LogPageRequest, LogStatsRequest } from '../../query/log
 import type { LogPage, LogStatsResult, StoredLogRow } from '../store.ts';
 import { fts5Query } from './full-text.ts';
 import { orderKeyRange } from './key-range.ts';
+import { StatementCache } from './statements.ts';
 
 type Db = Database.Database;
 type Statement = Database.Statement;
@@ -33,20 +34,14 @@ const logRow = (raw: LogRowRaw): StoredLogRow => ({
 const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
 
 export class SqliteLogs {
-  private readonly statements = new Map<string, Statement>();
+  private readonly statements: StatementCache;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db) {
+    this.statements = new StatementCache(db);
+  }
 
   private stmt(sql: string, safe = false): Statement {
-    const key = `${safe ? 'S' : 'N'}${sql}`;
-    let statement = this.statements.get(key);
-    if (!statement) {
-      statement = this.db.prepare(sql);
-      if (safe) statement.safeIntegers(true);
-      if (this.statements.size > 200) this.statements.clear();
-      this.statements.set(key, statement);
-    }
-    return statement;
+    return this.statements.get(sql, safe);
   }
 
   append(entries: PreparedLogEntry[]): void {

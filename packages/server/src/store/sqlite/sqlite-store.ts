@@ -2,10 +2,10 @@
 // It must never acknowledge an append before its transaction is committed with synchronous=FULL.
 import fs from 'node:fs';
 import path from 'node:path';
-import { appendLeaf, type CompactRange, LogbookError, type NodeId, nodeKey } from '@logbook/protocol';
+import { LogbookError, type NodeId, nodeKey } from '@logbook/protocol';
 import Database from 'better-sqlite3';
-import { ORDER_KEY_COUNTER_BITS, orderKeyFloor } from '../../domain/time.ts';
-import { decodeRange, encodeRange } from '../../log/tree-state.ts';
+import { orderKeyFloor } from '../../domain/time.ts';
+import { decodeRange } from '../../log/tree-state.ts';
 import {
   BUCKET_MS,
   type EventFilter,
@@ -14,13 +14,14 @@ import {
 } from '../../query/event-filter.ts';
 import type {
   ApiKeyRecord,
-  AppendedRow,
   AppendRequest,
   AppendResult,
   EventPage,
   IdentityFilter,
   LogBounds,
   LogEntryRow,
+  LoginFailureDecision,
+  LoginFailureRecord,
   PackedLogWindow,
   PackedLogWorker,
   RedactionTarget,
@@ -32,13 +33,17 @@ import type {
   TreeHead,
   UserRecord,
 } from '../store.ts';
-import { fts5Query } from './full-text.ts';
+import { openConnection } from './connection.ts';
+import { EventAppender } from './event-append.ts';
+import { EventWriterThread } from './event-writer.ts';
+import { eventKeysQuery, fts5Query } from './full-text.ts';
 import { SqliteIdentity } from './identity.ts';
 import { orderKeyRange } from './key-range.ts';
 import { SqliteLogs } from './logs.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 import { packedLogReader, packedLogWorker, parseIntegerList } from './packed-log.ts';
 import { SqliteRetention } from './retention.ts';
+import { StatementCache } from './statements.ts';
 
 type Db = Database.Database;
 type Statement = Database.Statement;
@@ -46,7 +51,6 @@ type SqlParam = string | number | bigint | Buffer | null;
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
-const COUNTER_SPAN = 1n << ORDER_KEY_COUNTER_BITS;
 const CHECKPOINT_COLUMNS =
   'SELECT tenant, tree_size AS treeSize, root_hash AS rootHash, created_ms AS createdMs, note FROM checkpoints';
 
@@ -55,6 +59,11 @@ export interface SqliteStoreOptions {
   file: string;
   cacheMiB?: number;
   readonly?: boolean;
+  /**
+   * Run appends on a writer thread with its own connection (event-writer.ts), so SQLite's work leaves the event
+   * loop. `logbook serve` turns it on (LOGBOOK_SQLITE_WRITER_THREAD); in-process callers (tests, the CLI) need not.
+   */
+  writerThread?: boolean;
 }
 
 interface EventRowRaw {
@@ -99,7 +108,10 @@ export class SqliteStore implements Store {
   readonly capabilities: StoreCapabilities = { name: 'sqlite', multiProcess: false };
   private readonly db: Db;
   private readonly file: string;
-  private readonly statements = new Map<string, Statement>();
+  private readonly statements: StatementCache;
+  private readonly appender: EventAppender;
+  /** Appends run here when the writer thread is on: SQLite's work then leaves the event loop (event-writer.ts). */
+  private readonly writer: EventWriterThread | null;
   private packedReader?: ReturnType<typeof packedLogReader>;
 
   constructor(options: SqliteStoreOptions) {
@@ -107,29 +119,19 @@ export class SqliteStore implements Store {
       throw new Error('SqliteStore needs a file: acknowledged writes must be durable');
     fs.mkdirSync(path.dirname(options.file), { recursive: true });
     this.file = path.resolve(options.file);
-    this.db = new Database(options.file, { readonly: options.readonly ?? false });
-    this.db.pragma('busy_timeout = 5000');
-    if (!options.readonly) {
-      this.db.pragma('journal_mode = WAL');
-      // FULL: each commit fsyncs the WAL, so an acknowledged append survives power loss. Group commit pays it once per batch.
-      this.db.pragma('synchronous = FULL');
-    }
-    this.db.pragma(`cache_size = -${(options.cacheMiB ?? 256) * 1024}`);
-    this.db.pragma('temp_store = MEMORY');
-    this.db.pragma('foreign_keys = ON');
+    const connection = { readonly: options.readonly ?? false, cacheMiB: options.cacheMiB ?? 256 };
+    this.db = openConnection(options.file, connection);
+    this.statements = new StatementCache(this.db);
+    this.appender = new EventAppender(this.db);
+    this.writer =
+      options.writerThread && !connection.readonly
+        ? new EventWriterThread({ file: this.file, connection })
+        : null;
   }
 
   /** A cached prepared statement; `safe` returns integers as BigInt (order keys exceed 2^53). */
   private stmt(sql: string, safe = false): Statement {
-    const key = `${safe ? 'S' : 'N'}${sql}`;
-    let statement = this.statements.get(key);
-    if (!statement) {
-      statement = this.db.prepare(sql);
-      if (safe) statement.safeIntegers(true);
-      if (this.statements.size > 500) this.statements.clear();
-      this.statements.set(key, statement);
-    }
-    return statement;
+    return this.statements.get(sql, safe);
   }
 
   async migrate(): Promise<string[]> {
@@ -154,158 +156,8 @@ export class SqliteStore implements Store {
   }
 
   async appendEvents(requests: AppendRequest[]): Promise<AppendResult[]> {
-    return this.db.transaction(() => this.appendInTransaction(requests)).immediate();
-  }
-
-  private appendInTransaction(requests: AppendRequest[]): AppendResult[] {
-    // Each touched tenant's compact range, advanced in memory and written back once per transaction.
-    const ranges = new Map<string, CompactRange>();
-    const hourCounts = new Map<string, number>();
-    const actorCounts = new Map<string, number>();
-    const results: AppendResult[] = [];
-    const findById = this.stmt(
-      'SELECT seq, leaf_hash, input_digest, occurred_ms, received_ms FROM events WHERE tenant = ? AND id = ?',
-    );
-    const maxKey = this.stmt(
-      'SELECT max(order_key) AS k FROM events WHERE order_key >= ? AND order_key < ?',
-      true,
-    );
-    const insert = this.stmt(
-      `INSERT INTO events (order_key, tenant, seq, id, occurred_ms, received_ms, action, actor_id, target_type, target_id,
-         outcome, ip, body, leaf_hash, input_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    const insertText = this.stmt('INSERT INTO events_fts (rowid, text) VALUES (?, ?)');
-    const insertNode = this.stmt('INSERT INTO merkle_nodes (tenant, level, idx, hash) VALUES (?, ?, ?, ?)');
-    const tenantState = this.stmt('SELECT size, range_hashes FROM tenant_logs WHERE tenant = ?');
-
-    const rangeOf = (tenant: string): CompactRange => {
-      const cached = ranges.get(tenant);
-      if (cached) return cached;
-      const row = tenantState.get(tenant) as { size: number; range_hashes: Buffer } | undefined;
-      return row ? decodeRange(row.size, row.range_hashes) : { size: 0, hashes: [] };
-    };
-
-    const nextOrderKey = (occurredMs: number): bigint => {
-      let floor = orderKeyFloor(occurredMs);
-      for (;;) {
-        const found = (maxKey.get(floor, floor + COUNTER_SPAN) as { k: bigint | null }).k;
-        if (found === null) return floor;
-        if (found + 1n < floor + COUNTER_SPAN) return found + 1n;
-        floor += COUNTER_SPAN; // this millisecond is full: spill into the next one
-      }
-    };
-
-    for (const request of requests) {
-      // A savepoint per request: a conflicting request is undone alone, the others in the group still commit.
-      this.db.exec('SAVEPOINT request');
-      const rows: AppendedRow[] = [];
-      let conflict: { conflictIndex: number; id: string } | null = null;
-      const rangesBefore = new Map(ranges);
-      const pendingHours: string[] = [];
-      const pendingActors: string[] = [];
-      for (const [index, event] of request.events.entries()) {
-        if (event.inputDigest) {
-          const existing = findById.get(event.tenant, event.id) as
-            | {
-                seq: number;
-                leaf_hash: Buffer;
-                input_digest: Buffer | null;
-                occurred_ms: number;
-                received_ms: number;
-              }
-            | undefined;
-          if (existing) {
-            if (!existing.input_digest?.equals(event.inputDigest)) {
-              conflict = { conflictIndex: index, id: event.id };
-              break;
-            }
-            rows.push({
-              id: event.id,
-              tenant: event.tenant,
-              seq: existing.seq,
-              leafHash: existing.leaf_hash,
-              occurredMs: existing.occurred_ms,
-              receivedMs: existing.received_ms,
-              duplicate: true,
-            });
-            continue;
-          }
-        }
-        const appended = appendLeaf(rangeOf(event.tenant), event.leafHash);
-        ranges.set(event.tenant, appended.range);
-        const seq = appended.range.size - 1;
-        for (const node of appended.nodes) {
-          if (node.level > 0) insertNode.run(event.tenant, node.level, node.index, node.hash);
-        }
-        const orderKey = nextOrderKey(event.occurredMs);
-        insert.run(
-          orderKey,
-          event.tenant,
-          seq,
-          event.id,
-          event.occurredMs,
-          event.receivedMs,
-          event.action,
-          event.actorId,
-          event.targetType,
-          event.targetId,
-          event.outcome,
-          event.ip,
-          event.body,
-          event.leafHash,
-          event.inputDigest,
-        );
-        insertText.run(orderKey, event.searchText);
-        pendingHours.push(
-          JSON.stringify([
-            event.tenant,
-            Math.floor(event.occurredMs / HOUR_MS),
-            event.action,
-            event.targetType ?? '',
-          ]),
-        );
-        pendingActors.push(
-          JSON.stringify([event.tenant, Math.floor(event.occurredMs / DAY_MS), event.actorId]),
-        );
-        rows.push({
-          id: event.id,
-          tenant: event.tenant,
-          seq,
-          leafHash: event.leafHash,
-          occurredMs: event.occurredMs,
-          receivedMs: event.receivedMs,
-          duplicate: false,
-        });
-      }
-      if (conflict) {
-        this.db.exec('ROLLBACK TO request; RELEASE request');
-        ranges.clear();
-        for (const [tenant, range] of rangesBefore) ranges.set(tenant, range);
-        results.push({ ok: false, ...conflict });
-        continue;
-      }
-      this.db.exec('RELEASE request');
-      for (const key of pendingHours) hourCounts.set(key, (hourCounts.get(key) ?? 0) + 1);
-      for (const key of pendingActors) actorCounts.set(key, (actorCounts.get(key) ?? 0) + 1);
-      results.push({ ok: true, rows });
-    }
-
-    const upsertHour = this.stmt(
-      `INSERT INTO event_counts_hour (tenant, hour, action, target_type, count) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (tenant, hour, action, target_type) DO UPDATE SET count = count + excluded.count`,
-    );
-    for (const [key, n] of hourCounts) upsertHour.run(...(JSON.parse(key) as SqlParam[]), n);
-    const upsertActor = this.stmt(
-      `INSERT INTO actor_counts_day (tenant, day, actor_id, count) VALUES (?, ?, ?, ?)
-       ON CONFLICT (tenant, day, actor_id) DO UPDATE SET count = count + excluded.count`,
-    );
-    for (const [key, n] of actorCounts) upsertActor.run(...(JSON.parse(key) as SqlParam[]), n);
-    const saveState = this.stmt(
-      `INSERT INTO tenant_logs (tenant, size, range_hashes) VALUES (?, ?, ?)
-       ON CONFLICT (tenant) DO UPDATE SET size = excluded.size, range_hashes = excluded.range_hashes`,
-    );
-    for (const [tenant, range] of ranges) saveState.run(tenant, range.size, encodeRange(range));
-    return results;
+    if (this.writer) return this.writer.appendEvents(requests);
+    return this.db.transaction(() => this.appender.appendInTransaction(requests)).immediate();
   }
 
   async getEvent(tenant: string, id: string): Promise<StoredEventRow | null> {
@@ -376,6 +228,17 @@ export class SqliteStore implements Store {
               WHERE events_fts MATCH ? AND ${[...range.sql, ...where.sql].join(' AND ')}
               ORDER BY f.rowid ${order}`,
         params: [fts5Query(filter.search), ...range.params, ...where.params],
+      };
+    }
+    const keys = eventKeysQuery(filter);
+    if (keys !== null) {
+      // Actor and target filters drive from the key index, also in time order (its rowid is the order key).
+      const range = orderKeyRange('k.rowid', filter, order, after);
+      return {
+        sql: `SELECT ${columns} FROM events_keys k JOIN events e ON e.order_key = k.rowid
+              WHERE events_keys MATCH ? AND ${[...range.sql, ...where.sql].join(' AND ')}
+              ORDER BY k.rowid ${order}`,
+        params: [keys, ...range.params, ...where.params],
       };
     }
     const range = orderKeyRange('e.order_key', filter, order, after);
@@ -674,6 +537,7 @@ export class SqliteStore implements Store {
              ip = NULL, input_digest = NULL, redacted_by = ? WHERE order_key = ?`,
         );
         const dropText = this.stmt('DELETE FROM events_fts WHERE rowid = ?');
+        const dropKeys = this.stmt('DELETE FROM events_keys WHERE rowid = ?');
         const hour = this.stmt(
           'UPDATE event_counts_hour SET count = count - 1 WHERE tenant = ? AND hour = ? AND action = ? AND target_type = ?',
         );
@@ -684,6 +548,7 @@ export class SqliteStore implements Store {
           const occurredMs = Number(row.occurred_ms);
           blank.run(recordSeq, row.order_key);
           dropText.run(row.order_key);
+          dropKeys.run(row.order_key);
           hour.run(tenant, Math.floor(occurredMs / HOUR_MS), row.action, row.target_type ?? '');
           actor.run(tenant, Math.floor(occurredMs / DAY_MS), row.actor_id);
         }
@@ -740,6 +605,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.writer?.close();
     if (this.db.open) {
       if (!this.db.readonly) this.db.pragma('wal_checkpoint(TRUNCATE)');
       this.db.close();
@@ -805,6 +671,17 @@ export class SqliteStore implements Store {
     this.identity.recordUserLogin(id, loginMs);
   }
 
+  async updateLoginFailures<T>(
+    keys: string[],
+    decide: (records: Map<string, LoginFailureRecord>) => LoginFailureDecision<T>,
+  ): Promise<T> {
+    return this.identity.updateLoginFailures(keys, decide);
+  }
+
+  async pruneLoginFailures(nowMs: number): Promise<number> {
+    return this.identity.pruneLoginFailures(nowMs);
+  }
+
   // --- retention policies --- (the SQL lives in ./retention.ts)
 
   private retentionTable?: SqliteRetention;
@@ -836,6 +713,7 @@ export class SqliteStore implements Store {
   }
 
   async appendLogs(entries: import('../../domain/log-entry.ts').PreparedLogEntry[]): Promise<void> {
+    if (this.writer) return this.writer.appendLogs(entries);
     this.logs.append(entries);
   }
 
@@ -888,7 +766,7 @@ export const SQLITE_FILE = 'logbook.db';
 
 export function openSqliteStore(
   dataDir: string,
-  options: { cacheMiB?: number; readonly?: boolean } = {},
+  options: { cacheMiB?: number; readonly?: boolean; writerThread?: boolean } = {},
 ): SqliteStore {
   return new SqliteStore({ file: path.join(dataDir, SQLITE_FILE), ...options });
 }

@@ -1,0 +1,159 @@
+// The SQLite writer thread (store/sqlite/event-writer.ts), as `logbook serve` runs it: appends on a worker's own
+// connection, reads on the store's. What was acknowledged is committed and visible to the reader at once; seqs stay
+// gap-free under concurrent groups; idempotency and conflicts behave as in-process; driver errors keep their code
+// (so a full disk is still a 507); close() finishes what was sent; and the Merkle state matches the leaves.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { appendLeaf, type EventInput, emptyCompactRange, LogbookError, rootOf } from '@logbook/protocol';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type PreparedEvent, prepareEvent } from '../src/domain/event.ts';
+import { prepareLogEntry } from '../src/domain/log-entry.ts';
+import { storeFailure } from '../src/store/failures.ts';
+import { SqliteStore } from '../src/store/sqlite/sqlite-store.ts';
+import type { AppendResult } from '../src/store/store.ts';
+
+const T0 = Date.UTC(2026, 10, 20, 12, 0, 0);
+
+function event(fields: Partial<EventInput> = {}): PreparedEvent {
+  return prepareEvent({ action: 'doc.edit', actor: { id: 'alice' }, ...fields } as EventInput, {
+    receivedMs: T0,
+  });
+}
+
+const rowsOf = (result: AppendResult | undefined) => {
+  if (!result?.ok) throw new Error(`refused: ${JSON.stringify(result)}`);
+  return result.rows;
+};
+
+const dirs: string[] = [];
+const stores: SqliteStore[] = [];
+async function openStore(): Promise<{ store: SqliteStore; file: string }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'logbook-writer-'));
+  dirs.push(dir);
+  const file = path.join(dir, 'logbook.db');
+  const store = new SqliteStore({ file, writerThread: true });
+  stores.push(store);
+  await store.migrate();
+  return { store, file };
+}
+
+afterEach(async () => {
+  for (const store of stores.splice(0)) await store.close();
+  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('SQLite writer thread', () => {
+  it('commits before answering: every acknowledged event is readable at once, seqs gap-free under concurrency', async () => {
+    const { store } = await openStore();
+    const groups = await Promise.all(
+      Array.from({ length: 20 }, (_, g) =>
+        store.appendEvents([
+          { events: Array.from({ length: 50 }, (_, i) => event({ description: `g${g} e${i}` })) },
+          { events: [event({ tenant: 'other', description: `g${g}` })] },
+        ]),
+      ),
+    );
+    const seqs = groups.flatMap((results) => rowsOf(results[0]).map((r) => r.seq));
+    expect(seqs.sort((a, b) => a - b)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+    expect((await store.getTreeHead('default')).range.size).toBe(1000);
+    expect((await store.getTreeHead('other')).range.size).toBe(20);
+    const newest = await store.listEvents({
+      filter: { tenant: 'default', actorId: 'alice' },
+      limit: 5,
+      order: 'desc',
+      includeTotal: true,
+    });
+    expect(newest.total).toBe(1000);
+    // Hashes cross the thread boundary intact: what the reader stores is what the writer answered.
+    const [first] = rowsOf(groups[0]![0]);
+    const stored = await store.getEventBySeq('default', first!.seq);
+    expect(Buffer.from(stored!.leafHash).equals(Buffer.from(first!.leafHash))).toBe(true);
+  });
+
+  it('keeps idempotency and per-request conflicts', async () => {
+    const { store } = await openStore();
+    const [a] = rowsOf((await store.appendEvents([{ events: [event({ id: 'client-1' })] }]))[0]);
+    const results = await store.appendEvents([
+      { events: [event({ id: 'client-1' })] },
+      { events: [event({ id: 'client-1', description: 'changed' })] },
+      { events: [event({ id: 'client-2' })] },
+    ]);
+    expect(rowsOf(results[0])[0]).toMatchObject({ seq: a!.seq, duplicate: true });
+    expect(results[1]).toEqual({ ok: false, conflictIndex: 0, id: 'client-1' });
+    expect(rowsOf(results[2])[0]).toMatchObject({ seq: 1, duplicate: false });
+  });
+
+  it('appends system logs on the same thread, readable at once', async () => {
+    const { store } = await openStore();
+    const entries = Array.from({ length: 30 }, (_, i) =>
+      prepareLogEntry(
+        { message: `line ${i}`, level: 'info', service: 'api', timestamp: new Date(T0 + i).toISOString() },
+        { receivedMs: T0, field: `body/${i}` },
+      ),
+    );
+    await store.appendLogs(entries);
+    expect(await store.logHeadSeq('default')).toBe(29);
+    expect(await store.countLogs({ tenant: 'default' })).toBe(30);
+  });
+
+  it('a driver error keeps its code across the thread, so the error catalog can classify it', async () => {
+    const { store, file } = await openStore();
+    await store.appendEvents([{ events: [event()] }]);
+    // Break the schema under the writer from another connection: its next append fails inside SQLite.
+    const other = new Database(file);
+    other.exec('DROP TABLE actor_counts_day');
+    other.close();
+    const failure = await store.appendEvents([{ events: [event()] }]).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(Error);
+    expect((failure as { code?: string }).code).toBe('SQLITE_ERROR');
+    expect((failure as Error).message).toMatch(/actor_counts_day/);
+    // Nothing of the failed group was committed, and the thread keeps serving.
+    expect((await store.getTreeHead('default')).range.size).toBe(1);
+    const reader = new Database(file);
+    reader.exec(
+      'CREATE TABLE actor_counts_day (tenant TEXT NOT NULL, day INTEGER NOT NULL, actor_id TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (tenant, day, actor_id)) STRICT, WITHOUT ROWID',
+    );
+    reader.close();
+    expect(rowsOf((await store.appendEvents([{ events: [event()] }]))[0])[0]!.seq).toBe(1);
+  });
+
+  it('rejects appends after close, and close finishes what was sent before it', async () => {
+    const { store, file } = await openStore();
+    const sent = store.appendEvents([{ events: Array.from({ length: 200 }, () => event()) }]);
+    await store.close();
+    stores.pop();
+    expect(rowsOf((await sent)[0])).toHaveLength(200);
+    await expect(store.appendEvents([{ events: [event()] }])).rejects.toThrow();
+    const reopened = new SqliteStore({ file });
+    expect((await reopened.getTreeHead('default')).range.size).toBe(200);
+    await reopened.close();
+  });
+
+  it('keeps the Merkle state: the stored range is the RFC 9162 range of the leaves the reader sees', async () => {
+    const { store } = await openStore();
+    for (let g = 0; g < 5; g++) {
+      await store.appendEvents([
+        { events: Array.from({ length: 77 }, (_, i) => event({ description: `${i}` })) },
+      ]);
+    }
+    const leaves = (await store.readLog('default', 0, 1000)).map((row) => row.leafHash);
+    expect(leaves).toHaveLength(385);
+    const expected = leaves.reduce((range, leaf) => appendLeaf(range, leaf).range, emptyCompactRange());
+    const head = await store.getTreeHead('default');
+    expect(Buffer.from(rootOf(head.range)).equals(Buffer.from(rootOf(expected)))).toBe(true);
+  });
+
+  it('maps a storage failure from the thread like one from the main thread', () => {
+    const crossed = Object.assign(new Error('database or disk is full'), {
+      name: 'SqliteError',
+      code: 'SQLITE_FULL',
+    });
+    expect(storeFailure(crossed)).toBeInstanceOf(LogbookError);
+    expect(storeFailure(crossed)?.status).toBe(507);
+  });
+});
