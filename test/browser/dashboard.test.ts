@@ -322,8 +322,11 @@ describe.skipIf(!hasChromium)('dashboard (Chromium)', () => {
     await page.getByLabel('Services (comma-separated)').fill('checkout');
     await page.getByLabel('Services (comma-separated)').press('Enter');
     await page.waitForURL(/service=checkout/);
+    // The unfiltered rows may still be on screen when the URL changes (they include 'cart opened' too): wait for the
+    // filtered list itself rather than for the first matching row.
+    await expect.poll(() => rowsIn('System logs').count(), { timeout: 15_000 }).toBe(1);
     await rowsIn('System logs').filter({ hasText: 'cart opened' }).waitFor();
-    expect(await rowsIn('System logs').count()).toBe(1);
+    expect(await rowsIn('System logs').filter({ hasText: 'card declined' }).count()).toBe(0);
 
     await page.getByTestId('live-tail').check();
     await page.getByText('● streaming').waitFor();
