@@ -46,6 +46,9 @@ import { SqliteRetention } from './retention.ts';
 import { StatementCache } from './statements.ts';
 
 type Db = Database.Database;
+
+/** Page cache of the writer thread's connection (the store's own uses LOGBOOK_SQLITE_CACHE_MIB). */
+const WRITER_CACHE_MIB = 64;
 type Statement = Database.Statement;
 type SqlParam = string | number | bigint | Buffer | null;
 
@@ -125,7 +128,12 @@ export class SqliteStore implements Store {
     this.appender = new EventAppender(this.db);
     this.writer =
       options.writerThread && !connection.readonly
-        ? new EventWriterThread({ file: this.file, connection })
+        ? // The writer touches the right edges of its B-trees and new FTS5 segments: it needs far less cache than the
+          // readers, and each connection has its own (RSS).
+          new EventWriterThread({
+            file: this.file,
+            connection: { ...connection, cacheMiB: Math.min(WRITER_CACHE_MIB, connection.cacheMiB) },
+          })
         : null;
   }
 
@@ -320,12 +328,17 @@ export class SqliteStore implements Store {
         'SELECT coalesce(sum(count), 0) AS n FROM event_counts_hour WHERE tenant = ? AND hour >= ? AND hour < ?',
       ).get(tenant, firstWholeHour, currentHour) as { n: number }
     ).n;
+    // Live events in a partial hour: every row from the (tenant) index alone, minus the redacted ones from their small
+    // partial index — never a look at each row (an hour of busy ingest is ~10^5–10^6 rows: 0.3 s per stats call).
     const countKeys = this.stmt(
-      'SELECT count(*) AS n FROM events WHERE tenant = ? AND order_key >= ? AND order_key < ? AND redacted_by IS NULL',
+      `SELECT (SELECT count(*) FROM events INDEXED BY events_tenant
+                WHERE tenant = @tenant AND order_key >= @from AND order_key < @to)
+            - (SELECT count(*) FROM events INDEXED BY events_redacted
+                WHERE tenant = @tenant AND order_key >= @from AND order_key < @to AND redacted_by IS NOT NULL) AS n`,
     );
     const edge = (fromMs: number, toMs: number) =>
       fromMs < toMs
-        ? (countKeys.get(tenant, orderKeyFloor(fromMs), orderKeyFloor(toMs)) as { n: number }).n
+        ? (countKeys.get({ tenant, from: orderKeyFloor(fromMs), to: orderKeyFloor(toMs) }) as { n: number }).n
         : 0;
     const last24h =
       wholeHours +
