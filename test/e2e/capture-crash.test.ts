@@ -7,12 +7,11 @@ import { POSTGRES_AVAILABLE } from '../../packages/server/test/support-backends.
 import {
   AppLoad,
   CAPTURED_TABLES,
-  compareCapture,
   createAppDatabase,
+  EXACT_CAPTURE,
   EXCLUDED_COLUMNS,
-  outboxBacklog,
-  readCaptured,
   runCli,
+  settledCapture,
 } from './support-capture.ts';
 import { type ServeProcess, Storage, sleep } from './support-serve.ts';
 
@@ -57,24 +56,10 @@ describe.skipIf(!POSTGRES_AVAILABLE)('change capture: Logbook killed mid-load', 
       expect(load.transactions.committed).toBeGreaterThan(100);
       expect(load.transactions.rolledBack).toBeGreaterThan(10);
 
-      const deadline = Date.now() + 120_000;
-      let events = await readCaptured(server.url, TENANT);
-      while (
-        (events.length < load.committed.length || (await outboxBacklog(app.url)) > 0) &&
-        Date.now() < deadline
-      ) {
-        await sleep(250);
-        events = await readCaptured(server.url, TENANT);
-      }
-      const report = compareCapture(load.committed, events);
-      expect(report, `committed ${load.committed.length} changes, captured ${events.length}`).toEqual({
-        missing: [],
-        missingCount: 0,
-        extra: [],
-        extraCount: 0,
-        duplicateIds: 0,
-        brokenChains: [],
-      });
+      const { events, report } = await settledCapture(server.url, app.url, TENANT, load.committed);
+      expect(report, `committed ${load.committed.length} changes, captured ${events.length}`).toEqual(
+        EXACT_CAPTURE,
+      );
       expect(events.length).toBe(load.committed.length);
       // Both actor sources occur, and the excluded column never reached Logbook.
       expect(events.some((e) => e.actor.type === 'user')).toBe(true);

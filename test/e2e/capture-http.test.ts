@@ -8,12 +8,11 @@ import { POSTGRES_AVAILABLE } from '../../packages/server/test/support-backends.
 import {
   AppLoad,
   CAPTURED_TABLES,
-  compareCapture,
   createAppDatabase,
+  EXACT_CAPTURE,
   EXCLUDED_COLUMNS,
-  outboxBacklog,
-  readCaptured,
   runCli,
+  settledCapture,
 } from './support-capture.ts';
 import {
   ADMIN_KEY,
@@ -118,24 +117,10 @@ describe.skipIf(!POSTGRES_AVAILABLE)('change capture over HTTP (logbook capture 
       expect(load.transactions.committed).toBeGreaterThan(50);
       expect(load.transactions.rolledBack).toBeGreaterThan(5);
 
-      const deadline = Date.now() + 120_000;
-      let events = await readCaptured(url, TENANT);
-      while (
-        (events.length < load.committed.length || (await outboxBacklog(app.url)) > 0) &&
-        Date.now() < deadline
-      ) {
-        await sleep(250);
-        events = await readCaptured(url, TENANT);
-      }
-      const report = compareCapture(load.committed, events);
-      expect(report, `committed ${load.committed.length} changes, captured ${events.length}`).toEqual({
-        missing: [],
-        missingCount: 0,
-        extra: [],
-        extraCount: 0,
-        duplicateIds: 0,
-        brokenChains: [],
-      });
+      const { events, report } = await settledCapture(url, app.url, TENANT, load.committed);
+      expect(report, `committed ${load.committed.length} changes, captured ${events.length}`).toEqual(
+        EXACT_CAPTURE,
+      );
       expect(events.length).toBe(load.committed.length);
 
       // SIGTERM: the worker finishes its batch and exits 0 with a summary.

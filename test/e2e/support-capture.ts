@@ -1,11 +1,10 @@
 // Support for the change-capture end-to-end tests: an application database under a concurrent write load that keeps
 // its own record of what committed (the ground truth; never read from the outbox), and a check of Logbook's events.
-import { spawn } from 'node:child_process';
 import { canonicalJson } from '@logbook/protocol';
 import pg from 'pg';
 import { parseJsonExact } from '../../packages/server/src/capture/events.ts';
 import { createTestDatabase, type TestDatabase } from '../../packages/server/test/support-backends.ts';
-import { ADMIN_KEY, cleanEnv, REPO_ROOT } from './support-serve.ts';
+import { ADMIN_KEY, sleep } from './support-serve.ts';
 
 /** The application's tables: a serial key, a uuid key, a composite key; accounts.secret is excluded from capture. */
 export const APP_SCHEMA = `
@@ -49,27 +48,7 @@ export async function createAppDatabase(): Promise<TestDatabase> {
   return database;
 }
 
-/** `logbook …` (the real CLI) with the given arguments: exit status and output. */
-export function runCli(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ status: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'packages/cli/src/main.ts', ...args], {
-      cwd: REPO_ROOT,
-      env: { ...cleanEnv(), ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d) => {
-      output += d;
-    });
-    child.stderr.on('data', (d) => {
-      output += d;
-    });
-    child.on('close', (status) => resolve({ status, output }));
-  });
-}
+export { runCli } from './support-serve.ts';
 
 const image = (text: string | null | undefined, table: string): unknown => {
   if (text === null || text === undefined) return undefined;
@@ -377,4 +356,33 @@ export async function outboxBacklog(url: string): Promise<number> {
   } finally {
     await client.end();
   }
+}
+
+/** compareCapture's answer when the captured events are exactly the committed changes. */
+export const EXACT_CAPTURE = {
+  missing: [],
+  missingCount: 0,
+  extra: [],
+  extraCount: 0,
+  duplicateIds: 0,
+  brokenChains: [],
+} as const;
+
+/**
+ * Waits (at most two minutes) until Logbook holds as many captured events as changes committed and the outbox is
+ * drained, then compares them with the committed changes.
+ */
+export async function settledCapture(
+  logbookUrl: string,
+  appUrl: string,
+  tenant: string,
+  committed: Change[],
+): Promise<{ events: CapturedEvent[]; report: ReturnType<typeof compareCapture> }> {
+  const deadline = Date.now() + 120_000;
+  let events = await readCaptured(logbookUrl, tenant);
+  while ((events.length < committed.length || (await outboxBacklog(appUrl)) > 0) && Date.now() < deadline) {
+    await sleep(250);
+    events = await readCaptured(logbookUrl, tenant);
+  }
+  return { events, report: compareCapture(committed, events) };
 }

@@ -133,28 +133,14 @@ export class Storage {
 
   /** `logbook verify` (the real CLI) over this storage: exit status and output. */
   async verify(): Promise<{ status: number | null; output: string }> {
-    const args = ['--import', 'tsx', 'packages/cli/src/main.ts', 'verify', '--json'];
+    const args = ['verify', '--json'];
     if (this.database) {
       args.push('--database-url', this.database.url);
       args.push('--public-key', path.join(this.dataDir, 'checkpoint-signing.pub'));
     } else {
       args.push('--data-dir', this.dataDir);
     }
-    return new Promise((resolve) => {
-      const child = spawn(process.execPath, args, {
-        cwd: REPO_ROOT,
-        env: cleanEnv(),
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let output = '';
-      child.stdout.on('data', (d) => {
-        output += d;
-      });
-      child.stderr.on('data', (d) => {
-        output += d;
-      });
-      child.on('close', (status) => resolve({ status, output }));
-    });
+    return runCli(args);
   }
 
   async cleanup(): Promise<void> {
@@ -195,3 +181,25 @@ export function postEvents(url: string, body: unknown, signal?: AbortSignal): Pr
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** `logbook …` (the real CLI, started as the README does) with the given arguments: exit status and output. */
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ status: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'packages/cli/src/main.ts', ...args], {
+      cwd: REPO_ROOT,
+      env: { ...cleanEnv(), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d) => {
+      output += d;
+    });
+    child.stderr.on('data', (d) => {
+      output += d;
+    });
+    child.on('close', (status) => resolve({ status, output }));
+  });
+}

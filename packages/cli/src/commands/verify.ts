@@ -69,6 +69,17 @@ function readKey(value: string): string {
   return text;
 }
 
+/** Unreachable server, wrong credentials, or no Logbook tables: a usage/connection error (2), not tampering (1). */
+async function requireReadable(store: ReturnType<typeof openStore>): Promise<void> {
+  try {
+    await store.listTenantLogs();
+  } catch (error) {
+    throw new ConfigError(
+      `cannot read the Logbook database: ${(error as Error).message} (check the URL, or run "logbook migrate" first)`,
+    );
+  }
+}
+
 export async function verifyCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -129,14 +140,7 @@ export async function verifyCommand(args: string[]): Promise<number> {
       : null;
   const started = performance.now();
   try {
-    try {
-      await store.listTenantLogs();
-    } catch (error) {
-      // Unreachable server, wrong credentials, or no Logbook tables: a usage/connection error (2), not tampering (1).
-      throw new ConfigError(
-        `cannot read the Logbook database: ${(error as Error).message} (check the URL, or run "logbook migrate" first)`,
-      );
-    }
+    await requireReadable(store);
     const report = await verifyStore(store, {
       verifierKeys: [pinnedKey],
       all: values.all ?? false,
@@ -216,13 +220,7 @@ async function verifyArchiveCommand(
   if (againstLog) {
     const store = openStore(config, { readonly: true });
     try {
-      try {
-        await store.listTenantLogs();
-      } catch (error) {
-        throw new ConfigError(
-          `cannot read the Logbook database: ${(error as Error).message} (check the URL, or run "logbook migrate" first)`,
-        );
-      }
+      await requireReadable(store);
       log = await checkArchivesAgainstLog(store, dir);
     } finally {
       await store.close();

@@ -6,10 +6,12 @@ import type { PreparedLogEntry } from '../../domain/log-entry.ts';
 import type { AppendRequest, AppendResult } from '../store.ts';
 import type { ConnectionOptions } from './connection.ts';
 
-export type WriterJob =
-  | { id: number; kind: 'events'; requests: AppendRequest[] }
-  | { id: number; kind: 'logs'; entries: PreparedLogEntry[] }
-  | { id: number; kind: 'close' };
+type WriterWork =
+  | { kind: 'events'; requests: AppendRequest[] }
+  | { kind: 'logs'; entries: PreparedLogEntry[] }
+  | { kind: 'close' };
+
+export type WriterJob = WriterWork & { id: number };
 
 export type WriterReply =
   | { id: number; ok: true; results?: AppendResult[] }
@@ -56,23 +58,23 @@ export class EventWriterThread {
     this.pending.clear();
   }
 
-  private run(job: Omit<WriterJob, 'id'> & { kind: WriterJob['kind'] }): Promise<WriterReply> {
+  private run(work: WriterWork): Promise<WriterReply> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...job, id });
+      this.worker.postMessage({ ...work, id } satisfies WriterJob);
     });
   }
 
   async appendEvents(requests: AppendRequest[]): Promise<AppendResult[]> {
-    const reply = await this.run({ kind: 'events', requests } as Omit<WriterJob, 'id'>);
+    const reply = await this.run({ kind: 'events', requests });
     if (!reply.ok) throw rebuild(reply.error);
     return reply.results ?? [];
   }
 
   async appendLogs(entries: PreparedLogEntry[]): Promise<void> {
-    const reply = await this.run({ kind: 'logs', entries } as Omit<WriterJob, 'id'>);
+    const reply = await this.run({ kind: 'logs', entries });
     if (!reply.ok) throw rebuild(reply.error);
   }
 
@@ -80,7 +82,7 @@ export class EventWriterThread {
   async close(): Promise<void> {
     if (this.failure) return;
     const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
-    await this.run({ kind: 'close' } as Omit<WriterJob, 'id'>).catch(() => {});
+    await this.run({ kind: 'close' }).catch(() => {});
     await exited;
   }
 }
