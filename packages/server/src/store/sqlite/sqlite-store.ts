@@ -240,7 +240,7 @@ export class SqliteStore implements Store {
     }
     const keys = eventKeysQuery(filter);
     if (keys !== null) {
-      // Actor and target filters drive from the key index, also in time order (its rowid is the order key).
+      // Actor, target and action filters drive from the key index, also in time order (its rowid is the order key).
       const range = orderKeyRange('k.rowid', filter, order, after);
       return {
         sql: `SELECT ${columns} FROM events_keys k JOIN events e ON e.order_key = k.rowid
