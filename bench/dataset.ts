@@ -32,10 +32,27 @@ const WORDS = [
 ];
 
 export function generateEvents(count: number, seed = 42, startMs = Date.UTC(2026, 0, 1)): EventInput[] {
+  return [...generateEventBatches(count, count, seed, startMs)].flat();
+}
+
+/**
+ * The same events as `generateEvents`, `batchSize` at a time: 10 million events do not fit in memory as one array
+ * (~1 KB of objects each), and a suite that loads them needs only the batch in flight.
+ */
+export function* generateEventBatches(
+  count: number,
+  batchSize: number,
+  seed = 42,
+  startMs = Date.UTC(2026, 0, 1),
+): Generator<EventInput[]> {
   const random = rng(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-  const events: EventInput[] = [];
+  let events: EventInput[] = [];
   for (let i = 0; i < count; i++) {
+    if (events.length === batchSize) {
+      yield events;
+      events = [];
+    }
     const noun = pick(NOUNS);
     const actor = `user-${Math.floor(random() * 10_000)}`;
     const target = `${noun}-${Math.floor(random() * 100_000)}`;
@@ -60,5 +77,5 @@ export function generateEvents(count: number, seed = 42, startMs = Date.UTC(2026
       changes: { before: { status: 'open' }, after: { status: pick(['paid', 'closed', 'void']) } },
     });
   }
-  return events;
+  if (events.length > 0) yield events;
 }

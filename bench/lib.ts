@@ -25,6 +25,8 @@ export interface ServerHandle {
   child: ChildProcess;
   dataDir: string;
   peakRssMiB(): number;
+  /** Starts a new peak, so that each phase of a suite (load, queries) reports its own. */
+  resetPeakRss(): void;
   stop(): Promise<void>;
 }
 
@@ -76,6 +78,9 @@ export async function startLogbook(env: Record<string, string> = {}): Promise<Se
     child,
     dataDir,
     peakRssMiB: () => Math.round(peak),
+    resetPeakRss: () => {
+      peak = 0;
+    },
     async stop() {
       clearInterval(sampler);
       const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -113,21 +118,39 @@ export function post(
   });
 }
 
-/** Sends every body once with `concurrency` requests in flight; returns elapsed seconds. */
+/** GETs a JSON resource with the benchmark's keep-alive agent (fetch's client costs more than the servers' reads). */
+export function getJson<T>(url: string, key: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent, headers: { authorization: `Bearer ${key}` } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        if (res.statusCode !== 200) reject(new Error(`GET ${url}: ${res.statusCode} ${text}`));
+        else resolve(JSON.parse(text) as T);
+      });
+    });
+    req.on('error', reject);
+  });
+}
+
+/**
+ * Sends every body once with `concurrency` requests in flight; returns elapsed seconds. Bodies may be a lazy
+ * iterable, so a suite can stream millions of events without holding them.
+ */
 export async function sendAll(
   url: string,
   key: string,
-  bodies: Buffer[],
+  bodies: Iterable<Buffer>,
   concurrency: number,
   expectStatus = 201,
   contentType = 'application/json',
 ): Promise<number> {
-  let next = 0;
+  const pending = bodies[Symbol.iterator]();
   const started = performance.now();
   const worker = async () => {
-    while (next < bodies.length) {
-      const body = bodies[next++]!;
-      const status = await post(url, key, body, contentType);
+    for (let next = pending.next(); !next.done; next = pending.next()) {
+      const status = await post(url, key, next.value, contentType);
       if (status !== expectStatus) throw new Error(`unexpected status ${status}`);
     }
   };

@@ -8,6 +8,8 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PreparedEvent, prepareEvent } from '../src/domain/event.ts';
 import type { EventFilter } from '../src/query/event-filter.ts';
+import { parseSearchTerms } from '../src/query/search-terms.ts';
+import { selectEvents } from '../src/store/sqlite/event-select.ts';
 import { SQLITE_MIGRATIONS } from '../src/store/sqlite/migrations.ts';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.ts';
 import type { Store } from '../src/store/store.ts';
@@ -274,5 +276,140 @@ describe('SQLite migration 0008 indexes the rows written before it', () => {
     ).toEqual({ n: 0 });
     db.close();
     await store.close();
+  });
+});
+
+describe.each(BACKENDS)('full text combined with actor, target, time range and cursors on %s', (backend) => {
+  let ts: TestStore;
+  const WORDS = ['red', 'green', 'blue'] as const;
+  const events: { id: string; actor: string; target: string; at: number; words: string[] }[] = [];
+  beforeAll(async () => {
+    ts = await makeStore(backend);
+    const prepared: PreparedEvent[] = [];
+    for (let i = 0; i < 600; i++) {
+      // Deterministic mix: every actor and target meets every word, in many time slots.
+      const words = WORDS.filter((_, w) => (i * (w + 3)) % (w + 2) !== 0);
+      const e = prepareEvent(
+        {
+          tenant: 'mix',
+          action: 'doc.touch',
+          actor: { id: `a${i % 7}` },
+          target: { type: 'doc', id: `t${i % 11}` },
+          description: words.join(' ') || 'plain',
+          occurredAt: new Date(T0 + i * 1000).toISOString(),
+        },
+        { receivedMs: T0 },
+      );
+      prepared.push(e);
+      events.push({ id: e.id, actor: `a${i % 7}`, target: `t${i % 11}`, at: T0 + i * 1000, words });
+    }
+    for (let i = 0; i < prepared.length; i += 200) await append(ts.store, prepared.slice(i, i + 200));
+  });
+  afterAll(async () => {
+    await ts?.cleanup();
+  });
+
+  it('returns exactly the brute-force answer, page by page in both orders, with exact counts', async () => {
+    const cases: { filter: Partial<EventFilter>; keep: (e: (typeof events)[number]) => boolean }[] = [];
+    for (const text of ['red', 'green blue', 're*']) {
+      const words = text.split(' ');
+      const matches = (e: (typeof events)[number]) =>
+        words.every((w) =>
+          w.endsWith('*') ? e.words.some((x) => x.startsWith(w.slice(0, -1))) : e.words.includes(w),
+        );
+      const search = parseSearchTerms(text);
+      cases.push({ filter: { search, actorId: 'a3' }, keep: (e) => matches(e) && e.actor === 'a3' });
+      cases.push({
+        filter: { search, targetType: 'doc', targetId: 't5' },
+        keep: (e) => matches(e) && e.target === 't5',
+      });
+      cases.push({
+        filter: { search, actorId: 'a2', fromMs: T0 + 100_000, toMs: T0 + 400_000 },
+        keep: (e) => matches(e) && e.actor === 'a2' && e.at >= T0 + 100_000 && e.at < T0 + 400_000,
+      });
+      cases.push({
+        filter: { search, fromMs: T0 + 250_000, toMs: T0 + 260_000 },
+        keep: (e) => matches(e) && e.at >= T0 + 250_000 && e.at < T0 + 260_000,
+      });
+    }
+    cases.push({
+      filter: { actorId: 'a4', fromMs: T0 + 50_000, toMs: T0 + 300_000 },
+      keep: (e) => e.actor === 'a4' && e.at >= T0 + 50_000 && e.at < T0 + 300_000,
+    });
+    for (const { filter, keep } of cases) {
+      const expected = events.filter(keep).map((e) => e.id);
+      expect(expected.length, JSON.stringify(filter)).toBeGreaterThan(0);
+      for (const order of ['desc', 'asc'] as const) {
+        const seen: string[] = [];
+        let after: bigint | undefined;
+        for (;;) {
+          const page = await ts.store.listEvents({
+            filter: { tenant: 'mix', ...filter },
+            limit: 7,
+            order,
+            includeTotal: false,
+            ...(after !== undefined ? { after } : {}),
+          });
+          seen.push(...page.rows.map((r) => (JSON.parse(r.body) as { id: string }).id));
+          if (page.lastOrderKey === null) break;
+          after = page.lastOrderKey;
+        }
+        expect(seen, `${JSON.stringify(filter)} ${order}`).toEqual(
+          order === 'asc' ? expected : [...expected].reverse(),
+        );
+      }
+      expect(await ts.store.countEvents({ tenant: 'mix', ...filter })).toBe(expected.length);
+    }
+  });
+});
+
+describe('SQLite list plans read an index in time order, whatever the filter', () => {
+  let dir: string;
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('drives from the key or text index (never a scan of the range, never a sort), cursor and time range included', () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'logbook-plans-'));
+    const db = new Database(path.join(dir, 'plans.db'));
+    for (const m of SQLITE_MIGRATIONS) db.exec(m.sql);
+    const range = { fromMs: T0, toMs: T0 + 86_400_000 };
+    const shapes: [string, EventFilter, RegExp][] = [
+      ['actor + time range', { tenant: 't', actorId: 'u', ...range }, /^SCAN k VIRTUAL TABLE/],
+      [
+        'target + time range',
+        { tenant: 't', targetType: 'doc', targetId: 'd', ...range },
+        /^SCAN k VIRTUAL TABLE/,
+      ],
+      [
+        'action + time range',
+        { tenant: 't', actions: { exact: ['a.b'], prefixes: [] }, ...range },
+        /^SCAN k /,
+      ],
+      [
+        'search + time range',
+        { tenant: 't', search: parseSearchTerms('alpha'), ...range },
+        /^SCAN f VIRTUAL TABLE/,
+      ],
+      [
+        'search + actor',
+        { tenant: 't', search: parseSearchTerms('alpha'), actorId: 'u' },
+        /^SCAN k VIRTUAL TABLE/,
+      ],
+      [
+        'search + actor + range',
+        { tenant: 't', search: parseSearchTerms('a'), actorId: 'u', ...range },
+        /^SCAN k /,
+      ],
+    ];
+    for (const [name, filter, driver] of shapes) {
+      for (const order of ['asc', 'desc'] as const) {
+        const query = selectEvents('e.order_key', filter, order, 123n);
+        const plan = (
+          db.prepare(`EXPLAIN QUERY PLAN ${query.sql}`).all(...query.params) as { detail: string }[]
+        ).map((row) => row.detail);
+        expect(plan[0], `${name} ${order}: ${plan.join(' | ')}`).toMatch(driver);
+        expect(plan.join(' | '), name).not.toMatch(/TEMP B-TREE|USING INDEX events_tenant/);
+      }
+    }
+    db.close();
   });
 });

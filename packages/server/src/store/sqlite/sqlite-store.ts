@@ -35,10 +35,10 @@ import type {
 } from '../store.ts';
 import { openConnection } from './connection.ts';
 import { EventAppender } from './event-append.ts';
+import { selectEvents } from './event-select.ts';
 import { EventWriterThread } from './event-writer.ts';
-import { eventKeysQuery, fts5Query } from './full-text.ts';
+import { fts5Query } from './full-text.ts';
 import { SqliteIdentity } from './identity.ts';
-import { orderKeyRange } from './key-range.ts';
 import { SqliteLogs } from './logs.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 import { packedLogReader, packedLogWorker, parseIntegerList } from './packed-log.ts';
@@ -77,9 +77,6 @@ interface EventRowRaw {
 }
 
 export { fts5Query };
-
-/** Upper bound for "starts with prefix" on a BINARY-collated column: no UTF-8 string sorts above U+10FFFF. */
-const prefixUpperBound = (prefix: string) => `${prefix}\u{10FFFF}`;
 
 /** readLog's columns as better-sqlite3 returns them in raw mode. */
 type LogEntryColumns = [
@@ -176,88 +173,8 @@ export class SqliteStore implements Store {
     return raw ? eventRow(raw) : null;
   }
 
-  /** WHERE conditions on `events e` for a filter; full-text is handled by the caller. */
-  private conditions(filter: EventFilter): { sql: string[]; params: SqlParam[] } {
-    const sql = ['e.tenant = ?'];
-    const params: SqlParam[] = [filter.tenant];
-    if (filter.actorId !== undefined) {
-      sql.push('e.actor_id = ?');
-      params.push(filter.actorId);
-    }
-    if (filter.actions) {
-      const alternatives: string[] = [];
-      if (filter.actions.exact.length > 0) {
-        alternatives.push(`e.action IN (${filter.actions.exact.map(() => '?').join(', ')})`);
-        params.push(...filter.actions.exact);
-      }
-      for (const prefix of filter.actions.prefixes) {
-        alternatives.push('(e.action >= ? AND e.action < ?)');
-        params.push(prefix, prefixUpperBound(prefix));
-      }
-      sql.push(`(${alternatives.join(' OR ')})`);
-    }
-    for (const [column, value] of [
-      ['e.target_type', filter.targetType],
-      ['e.target_id', filter.targetId],
-      ['e.outcome', filter.outcome],
-      ['e.ip', filter.ip],
-    ] as const) {
-      if (value !== undefined) {
-        sql.push(`${column} = ?`);
-        params.push(value);
-      }
-    }
-    // Redacted rows have blank columns and no text: a filter on a non-empty column value or a search cannot match
-    // them, so only the other filters pay for this check (it keeps index-only counts index-only).
-    const selective =
-      [filter.actorId, filter.targetType, filter.targetId, filter.outcome, filter.ip].some(
-        (v) => v !== undefined && v !== '',
-      ) ||
-      (filter.actions !== undefined &&
-        filter.actions.prefixes.length === 0 &&
-        !filter.actions.exact.includes('')) ||
-      filter.search !== undefined;
-    if (!selective) sql.push('e.redacted_by IS NULL');
-    return { sql, params };
-  }
-
-  private selectEvents(
-    columns: string,
-    filter: EventFilter,
-    order: 'asc' | 'desc',
-    after: bigint | undefined,
-  ): { sql: string; params: SqlParam[] } {
-    const where = this.conditions(filter);
-    if (filter.search) {
-      // Drive the query from the FTS index in its own rowid (= time) order: "newest matches" never sorts all matches.
-      const range = orderKeyRange('f.rowid', filter, order, after);
-      return {
-        sql: `SELECT ${columns} FROM events_fts f JOIN events e ON e.order_key = f.rowid
-              WHERE events_fts MATCH ? AND ${[...range.sql, ...where.sql].join(' AND ')}
-              ORDER BY f.rowid ${order}`,
-        params: [fts5Query(filter.search), ...range.params, ...where.params],
-      };
-    }
-    const keys = eventKeysQuery(filter);
-    if (keys !== null) {
-      // Actor, target and action filters drive from the key index, also in time order (its rowid is the order key).
-      const range = orderKeyRange('k.rowid', filter, order, after);
-      return {
-        sql: `SELECT ${columns} FROM events_keys k JOIN events e ON e.order_key = k.rowid
-              WHERE events_keys MATCH ? AND ${[...range.sql, ...where.sql].join(' AND ')}
-              ORDER BY k.rowid ${order}`,
-        params: [keys, ...range.params, ...where.params],
-      };
-    }
-    const range = orderKeyRange('e.order_key', filter, order, after);
-    return {
-      sql: `SELECT ${columns} FROM events e WHERE ${[...where.sql, ...range.sql].join(' AND ')} ORDER BY e.order_key ${order}`,
-      params: [...where.params, ...range.params],
-    };
-  }
-
   async listEvents(page: EventPageRequest): Promise<EventPage> {
-    const query = this.selectEvents(
+    const query = selectEvents(
       'e.order_key, e.seq, e.body, e.leaf_hash',
       page.filter,
       page.order,
@@ -278,7 +195,7 @@ export class SqliteStore implements Store {
   async countEvents(filter: EventFilter): Promise<number> {
     const unfiltered = Object.keys(filter).length === 1;
     if (unfiltered) return this.liveCount(filter.tenant);
-    const query = this.selectEvents('1', filter, 'desc', undefined);
+    const query = selectEvents('1', filter, 'desc', undefined);
     const row = this.runSearch(() =>
       this.stmt(`SELECT count(*) AS n FROM (${query.sql})`).get(...query.params),
     ) as {
