@@ -214,6 +214,14 @@ export class EventAppender {
        ON CONFLICT (tenant, day, actor_id) DO UPDATE SET count = count + excluded.count`,
     );
     for (const [key, n] of actorCounts) upsertActor.run(...(JSON.parse(key) as SqlParam[]), n);
+    // Each tenant's distinct actions, for action prefixes (migration 0010): one row per action, written once.
+    const actions = new Map<string, [string, string]>();
+    for (const key of hourCounts.keys()) {
+      const [tenant, , action] = JSON.parse(key) as [string, number, string];
+      actions.set(JSON.stringify([tenant, action]), [tenant, action]);
+    }
+    const noteAction = this.stmt('INSERT OR IGNORE INTO event_actions (tenant, action) VALUES (?, ?)');
+    for (const [tenant, action] of actions.values()) noteAction.run(tenant, action);
     const saveState = this.stmt(
       `INSERT INTO tenant_logs (tenant, size, range_hashes) VALUES (?, ?, ?)
        ON CONFLICT (tenant) DO UPDATE SET size = excluded.size, range_hashes = excluded.range_hashes`,

@@ -7,7 +7,7 @@ import { orderKeyRange } from './key-range.ts';
 type SqlParam = string | number | bigint | Buffer | null;
 
 /** Upper bound for "starts with prefix" on a BINARY-collated column: no UTF-8 string sorts above U+10FFFF. */
-const prefixUpperBound = (prefix: string) => `${prefix}\u{10FFFF}`;
+export const prefixUpperBound = (prefix: string) => `${prefix}\u{10FFFF}`;
 
 /** WHERE conditions on `events e` for a filter; full-text is handled by the caller. */
 function conditions(filter: EventFilter): { sql: string[]; params: SqlParam[] } {

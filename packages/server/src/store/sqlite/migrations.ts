@@ -241,4 +241,19 @@ export const SQLITE_MIGRATIONS: Migration[] = [
       CREATE INDEX login_failures_expires ON login_failures (expires_ms);
     `,
   },
+  {
+    name: '0010_event_actions',
+    sql: `
+      -- The distinct actions of each tenant, so that an action prefix (invoice.*) becomes a list of exact action tokens:
+      -- FTS5 reads an OR of tokens lazily in rowid order, but materialises a token-prefix query's whole merged doclist
+      -- (every payment.* event, 119 ms per query at 1M events). Every append writes a rollup row per action, so the
+      -- rollups list every action ever written.
+      CREATE TABLE event_actions (
+        tenant TEXT NOT NULL,
+        action TEXT NOT NULL,
+        PRIMARY KEY (tenant, action)
+      ) STRICT, WITHOUT ROWID;
+      INSERT INTO event_actions (tenant, action) SELECT DISTINCT tenant, action FROM event_counts_hour;
+    `,
+  },
 ];

@@ -35,7 +35,7 @@ import type {
 } from '../store.ts';
 import { openConnection } from './connection.ts';
 import { EventAppender } from './event-append.ts';
-import { selectEvents } from './event-select.ts';
+import { prefixUpperBound, selectEvents } from './event-select.ts';
 import { EventWriterThread } from './event-writer.ts';
 import { fts5Query } from './full-text.ts';
 import { SqliteIdentity } from './identity.ts';
@@ -50,10 +50,11 @@ type Db = Database.Database;
 /** Page cache of the writer thread's connection (the store's own uses LOGBOOK_SQLITE_CACHE_MIB). */
 const WRITER_CACHE_MIB = 64;
 type Statement = Database.Statement;
-type SqlParam = string | number | bigint | Buffer | null;
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
+/** A prefix matching more actions than this stays a token-prefix query rather than an OR of that many doclists. */
+const PREFIX_EXPANSION_LIMIT = 64;
 const CHECKPOINT_COLUMNS =
   'SELECT tenant, tree_size AS treeSize, root_hash AS rootHash, created_ms AS createdMs, note FROM checkpoints';
 
@@ -176,7 +177,7 @@ export class SqliteStore implements Store {
   async listEvents(page: EventPageRequest): Promise<EventPage> {
     const query = selectEvents(
       'e.order_key, e.seq, e.body, e.leaf_hash',
-      page.filter,
+      this.withExactActions(page.filter),
       page.order,
       page.after,
     );
@@ -195,13 +196,37 @@ export class SqliteStore implements Store {
   async countEvents(filter: EventFilter): Promise<number> {
     const unfiltered = Object.keys(filter).length === 1;
     if (unfiltered) return this.liveCount(filter.tenant);
-    const query = selectEvents('1', filter, 'desc', undefined);
+    const query = selectEvents('1', this.withExactActions(filter), 'desc', undefined);
     const row = this.runSearch(() =>
       this.stmt(`SELECT count(*) AS n FROM (${query.sql})`).get(...query.params),
     ) as {
       n: number;
     };
     return row.n;
+  }
+
+  /**
+   * Action prefixes as the lists of the tenant's actions they match (event_actions, migration 0010): the key index
+   * reads an OR of exact tokens lazily in time order, where a token-prefix query materialises every match first.
+   * A prefix matching more than PREFIX_EXPANSION_LIMIT actions, or none, stays a prefix.
+   */
+  private withExactActions(filter: EventFilter): EventFilter {
+    if (!filter.actions || filter.actions.prefixes.length === 0) return filter;
+    const exact = [...filter.actions.exact];
+    const prefixes: string[] = [];
+    const listActions = this.stmt(
+      'SELECT action FROM event_actions WHERE tenant = ? AND action >= ? AND action < ? LIMIT ?',
+    );
+    for (const prefix of filter.actions.prefixes) {
+      const actions = (
+        listActions.all(filter.tenant, prefix, prefixUpperBound(prefix), PREFIX_EXPANSION_LIMIT + 1) as {
+          action: string;
+        }[]
+      ).map((row) => row.action);
+      if (actions.length === 0 || actions.length > PREFIX_EXPANSION_LIMIT) prefixes.push(prefix);
+      else exact.push(...actions);
+    }
+    return { ...filter, actions: { exact, prefixes } };
   }
 
   /** Live (not redacted) events of a tenant, from its log row. */
