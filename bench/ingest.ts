@@ -1,8 +1,10 @@
 // Ingest benchmark: HTTP batch ingest into a real `logbook serve` (SQLite) versus the raw better-sqlite3 insert
 // rate of the same rows, into a bare table and into Logbook's own schema (same indexes, FTS5, WAL, synchronous=FULL).
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { EventInput } from '@logbook/protocol';
 import Database from 'better-sqlite3';
 import { prepareEvent } from '../packages/server/src/domain/event.ts';
 import { orderKeyFloor } from '../packages/server/src/domain/time.ts';
@@ -10,7 +12,7 @@ import { eventKeyTokens } from '../packages/server/src/store/sqlite/full-text.ts
 import { SQLITE_MIGRATIONS } from '../packages/server/src/store/sqlite/migrations.ts';
 import { generateEvents } from './dataset.ts';
 import { postgresIngestSuite } from './ingest-postgres.ts';
-import { machine, processCpuMs, sendAll, startLogbook, writeResults } from './lib.ts';
+import { machine, processCpuMs, REPO, sendAll, startLogbook, writeResults } from './lib.ts';
 
 interface Scenario {
   batch: number;
@@ -70,6 +72,30 @@ function rawInsert(rows: ReturnType<typeof prepareEvent>[], withSchema: boolean,
   return rows.length / seconds;
 }
 
+/** The same bodies sent the same way to bench/bare-http.mjs: what HTTP and JSON alone allow on this machine. */
+async function bareHttpCeiling(inputs: EventInput[], s: Scenario): Promise<number> {
+  const child = spawn(process.execPath, [path.join(REPO, 'bench', 'bare-http.mjs')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      child.stdout!.on('data', (chunk: Buffer) => {
+        const m = /listening on (\d+)/.exec(chunk.toString());
+        if (m) resolve(Number(m[1]));
+      });
+      child.once('exit', (code) => reject(new Error(`bare-http.mjs exited with ${code}`)));
+    });
+    const bodies: Buffer[] = [];
+    for (let i = 0; i < s.events; i += s.batch) {
+      bodies.push(Buffer.from(JSON.stringify({ events: inputs.slice(i, i + s.batch) })));
+    }
+    const seconds = await sendAll(`http://127.0.0.1:${port}/api/v1/events`, 'none', bodies, s.concurrency);
+    return s.events / seconds;
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
 export async function ingestSuite(options: {
   events: number;
   backend?: 'sqlite' | 'postgres';
@@ -115,6 +141,10 @@ export async function ingestSuite(options: {
       await server.stop();
     }
   }
+  const bareHttp = await bareHttpCeiling(inputs, scenarios[0]!);
+  console.log(
+    `bare node:http server (read + JSON.parse, stores nothing), batch=${scenarios[0]!.batch} concurrency=${scenarios[0]!.concurrency}: ${Math.round(bareHttp)} events/s`,
+  );
   const receivedMs = Date.now();
   const rows = inputs.map((input) => prepareEvent(input, { receivedMs }));
   const rawBare = rawInsert(rows, false, 1000);
@@ -131,6 +161,7 @@ export async function ingestSuite(options: {
     ),
     `| raw better-sqlite3, Logbook schema (indexes + FTS5), 1000/txn | ${Math.round(rawSchema)} | 1.00 | |`,
     `| raw better-sqlite3, bare table, 1000/txn | ${Math.round(rawBare)} | ${(rawBare / rawSchema).toFixed(2)} | |`,
+    `| bare node:http server, same bodies (read + JSON.parse only) | ${Math.round(bareHttp)} | ${(bareHttp / rawSchema).toFixed(2)} | |`,
   ].join('\n');
   console.log(`\n${table}\n`);
   const file = writeResults(`ingest-sqlite-${n}`, {
@@ -139,7 +170,11 @@ export async function ingestSuite(options: {
     machine: machine(),
     events: n,
     http,
-    raw: { bareTable: Math.round(rawBare), logbookSchema: Math.round(rawSchema) },
+    raw: {
+      bareTable: Math.round(rawBare),
+      logbookSchema: Math.round(rawSchema),
+      bareHttp: Math.round(bareHttp),
+    },
     bestHttpToRawRatio: +(best / rawSchema).toFixed(2),
     table,
   });
