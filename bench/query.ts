@@ -140,7 +140,8 @@ function queryCases(note: DatasetNote): QueryCase[] {
   const sample = (i: number) => samples[(i * 7919) % samples.length]!;
   const endMs = note.startMs + note.events * SPACING_MS;
   const iso = (ms: number) => new Date(ms).toISOString();
-  const deepKey = (i: number) => orderKeyFloor(note.startMs + ((note.events * SPACING_MS) / 2) * (1 + (i % 10) / 20));
+  const deepKey = (i: number) =>
+    orderKeyFloor(note.startMs + ((note.events * SPACING_MS) / 2) * (1 + (i % 10) / 20));
   const q = (s: string) => encodeURIComponent(s);
   return [
     { name: 'newest page (50)', url: () => '/api/v1/events?limit=50' },
@@ -158,11 +159,13 @@ function queryCases(note: DatasetNote): QueryCase[] {
     { name: 'actor, newest page', url: (i) => `/api/v1/events?actor=${q(sample(i).actor)}&limit=50` },
     {
       name: 'target history',
-      url: (i) => `/api/v1/events?targetType=${q(sample(i).targetType)}&targetId=${q(sample(i).targetId)}&limit=50`,
+      url: (i) =>
+        `/api/v1/events?targetType=${q(sample(i).targetType)}&targetId=${q(sample(i).targetId)}&limit=50`,
     },
     {
       name: 'action filter (exact)',
-      url: (i) => `/api/v1/events?action=${['invoice', 'user', 'order', 'ticket', 'payment'][i % 5]}.approve&limit=50`,
+      url: (i) =>
+        `/api/v1/events?action=${['invoice', 'user', 'order', 'ticket', 'payment'][i % 5]}.approve&limit=50`,
     },
     { name: 'action prefix (payment.*)', url: () => '/api/v1/events?action=payment.*&limit=50' },
     {
@@ -238,14 +241,19 @@ async function timeQueries(server: ServerHandle, note: DatasetNote): Promise<Que
   return timings;
 }
 
-export async function querySuite(options: { events: number; backend?: 'sqlite' | 'postgres' }): Promise<void> {
+export async function querySuite(options: {
+  events: number;
+  backend?: 'sqlite' | 'postgres';
+}): Promise<void> {
   const backend = options.backend ?? 'sqlite';
   const n = options.events;
   const keep = process.env.LOGBOOK_BENCH_DATA_DIR;
   const dataDir = keep ?? fs.mkdtempSync(path.join(os.tmpdir(), 'logbook-query-'));
   fs.mkdirSync(dataDir, { recursive: true });
   const noteFile = path.join(dataDir, 'bench-dataset.json');
-  const previous = fs.existsSync(noteFile) ? (JSON.parse(fs.readFileSync(noteFile, 'utf8')) as DatasetNote) : null;
+  const previous = fs.existsSync(noteFile)
+    ? (JSON.parse(fs.readFileSync(noteFile, 'utf8')) as DatasetNote)
+    : null;
   if (previous && (previous.backend !== backend || previous.events !== n)) {
     throw new Error(
       `${dataDir} holds ${previous.events} ${previous.backend} events; use another LOGBOOK_BENCH_DATA_DIR`,
