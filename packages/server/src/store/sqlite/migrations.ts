@@ -256,4 +256,12 @@ export const SQLITE_MIGRATIONS: Migration[] = [
       INSERT INTO event_actions (tenant, action) SELECT DISTINCT tenant, action FROM event_counts_hour;
     `,
   },
+  {
+    name: '0011_late_appends',
+    sql: `
+      -- Appends of events dated two or more days before they were received: with redacted, the only writes to a
+      -- closed day's actor rollup, so stats may keep closed-day sums until one of the two changes (top-actors.ts).
+      ALTER TABLE tenant_logs ADD COLUMN late_appends INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];

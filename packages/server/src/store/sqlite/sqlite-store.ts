@@ -44,6 +44,7 @@ import { SQLITE_MIGRATIONS } from './migrations.ts';
 import { packedLogReader, packedLogWorker, parseIntegerList } from './packed-log.ts';
 import { SqliteRetention } from './retention.ts';
 import { StatementCache } from './statements.ts';
+import { TopActors } from './top-actors.ts';
 
 type Db = Database.Database;
 
@@ -111,6 +112,7 @@ export class SqliteStore implements Store {
   private readonly file: string;
   private readonly statements: StatementCache;
   private readonly appender: EventAppender;
+  private readonly topActors: TopActors;
   /** Appends run here when the writer thread is on: SQLite's work then leaves the event loop (event-writer.ts). */
   private readonly writer: EventWriterThread | null;
   private packedReader?: ReturnType<typeof packedLogReader>;
@@ -124,6 +126,7 @@ export class SqliteStore implements Store {
     this.db = openConnection(options.file, connection);
     this.statements = new StatementCache(this.db);
     this.appender = new EventAppender(this.db);
+    this.topActors = new TopActors(this.statements);
     this.writer =
       options.writerThread && !connection.readonly
         ? // The writer touches the right edges of its B-trees and new FTS5 segments: it needs far less cache than the
@@ -300,15 +303,8 @@ export class SqliteStore implements Store {
     ).all(tenant, fromHour, toHour) as { target_type: string; n: number }[]) {
       byTargetType[row.target_type] = row.n;
     }
-    const topActors = (
-      this.stmt(
-        `SELECT actor_id AS id, sum(count) AS count FROM actor_counts_day WHERE tenant = ? AND day >= ? AND day < ?
-         GROUP BY actor_id ORDER BY count DESC, actor_id LIMIT ?`,
-      ).all(tenant, Math.floor(request.fromMs / DAY_MS), Math.ceil(request.toMs / DAY_MS), request.top) as {
-        id: string;
-        count: number;
-      }[]
-    ).map((r) => ({ id: r.id, count: r.count }));
+    // Summed from scratch, a 30-day window of 10,000 daily actors is 300,000 rollup rows per call (top-actors.ts).
+    const topActors = this.topActors.top(tenant, request.fromMs, request.toMs, request.nowMs, request.top);
     const bucketMs = BUCKET_MS[request.bucket];
     const histogram = new Map<number, number>();
     for (const row of this.stmt(

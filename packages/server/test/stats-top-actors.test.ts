@@ -1,0 +1,181 @@
+// Top actors in stats are exact on every backend, for any window, while events keep arriving (late ones too) and
+// payloads are redacted: on SQLite closed days' sums are kept between calls (store/sqlite/top-actors.ts), and a kept
+// sum must never outlive a write that changed it.
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type PreparedEvent, prepareEvent } from '../src/domain/event.ts';
+import { statsRequest } from '../src/query/event-filter.ts';
+import { BACKENDS, makeStore, type TestStore } from './support-backends.ts';
+
+const DAY = 86_400_000;
+/** Noon of the "current" day of these tests; the actors' days lie before it. */
+const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
+const TODAY = Math.floor(NOW / DAY);
+const TENANT = 'tops';
+
+interface Written {
+  id: string;
+  actor: string;
+  day: number;
+}
+
+describe.each(BACKENDS)('stats top actors on %s', (backend) => {
+  let ts: TestStore;
+  const written: Written[] = [];
+  const redacted = new Set<string>();
+
+  /** Appends `count` events of an actor dated `day`, received on `receivedDay` (later than `day` for a late event). */
+  async function add(actor: string, day: number, count: number, receivedDay = day) {
+    const events: PreparedEvent[] = [];
+    for (let i = 0; i < count; i++) {
+      events.push(
+        prepareEvent(
+          {
+            tenant: TENANT,
+            action: 'doc.read',
+            actor: { id: actor },
+            occurredAt: new Date(day * DAY + 3_600_000 + i * 1000).toISOString(),
+          },
+          { receivedMs: receivedDay * DAY + 7_200_000 },
+        ),
+      );
+    }
+    const [result] = await ts.store.appendEvents([{ events }]);
+    if (!result?.ok) throw new Error(`append refused: ${JSON.stringify(result)}`);
+    for (const e of events) written.push({ id: e.id, actor, day });
+  }
+
+  /** What the top actors must be: counted from what this test wrote, largest first, ties by id. */
+  function expected(fromMs: number, toMs: number, top: number) {
+    const counts = new Map<string, number>();
+    for (const w of written) {
+      if (redacted.has(w.id) || w.day < Math.floor(fromMs / DAY) || w.day >= Math.ceil(toMs / DAY)) continue;
+      counts.set(w.actor, (counts.get(w.actor) ?? 0) + 1);
+    }
+    return [...counts]
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .slice(0, top)
+      .map(([id, count]) => ({ id, count }));
+  }
+
+  const WINDOWS: [string, number, number][] = [
+    ['default 30 days', NOW - 30 * DAY, NOW],
+    ['closed days only', NOW - 9 * DAY, NOW - 3 * DAY],
+    ['yesterday and today', NOW - DAY, NOW],
+    ['one closed day', (TODAY - 4) * DAY, (TODAY - 3) * DAY],
+    ['into the future', NOW - 5 * DAY, NOW + 2 * DAY],
+  ];
+
+  async function expectExact(nowMs = NOW) {
+    for (const [name, fromMs, toMs] of WINDOWS) {
+      for (const top of [1, 3, 10]) {
+        const request = statsRequest(
+          { from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), top },
+          TENANT,
+          nowMs,
+        );
+        const stats = await ts.store.eventStats(request);
+        expect(stats.topActors, `${name}, top ${top}`).toEqual(expected(fromMs, toMs, top));
+      }
+    }
+  }
+
+  beforeAll(async () => {
+    ts = await makeStore(backend);
+    // Ten days of history, each received on its own day; counts chosen to tie (b1 = b2) and to cross over days.
+    for (let d = 1; d <= 10; d++) {
+      await add('a-steady', TODAY - d, 5);
+      await add(`b${d % 3}`, TODAY - d, d);
+      if (d % 2 === 0) await add('c-even', TODAY - d, 7);
+    }
+    await add('a-steady', TODAY, 3);
+    await add('z-today', TODAY, 40);
+  });
+  afterAll(async () => {
+    await ts?.cleanup();
+  });
+
+  it('are exact for windows over closed days, recent days and both, and stay so when asked again', async () => {
+    await expectExact();
+    await expectExact();
+  });
+
+  it('count a late event (dated days before it arrived) into closed days at once', async () => {
+    await expectExact();
+    await add('late-actor', TODAY - 6, 60, TODAY);
+    await add('b1', TODAY - 4, 9, TODAY);
+    await expectExact();
+  });
+
+  it('count yesterday and today as they fill, and events dated in the future', async () => {
+    await expectExact();
+    await add('c-even', TODAY - 1, 30);
+    await add('future', TODAY + 1, 45, TODAY);
+    await expectExact();
+  });
+
+  it('drop redacted events from closed days at once', async () => {
+    await expectExact();
+    const victims = written.filter(
+      (w) => w.actor === 'late-actor' || (w.actor === 'a-steady' && w.day === TODAY - 8),
+    );
+    const [record] = await ts.store.appendEvents([
+      {
+        events: [
+          prepareEvent(
+            {
+              tenant: TENANT,
+              action: 'logbook.events.redact',
+              actor: { id: 'admin' },
+              occurredAt: new Date(NOW).toISOString(),
+            },
+            { receivedMs: NOW },
+          ),
+        ],
+      },
+    ]);
+    if (!record?.ok) throw new Error('record refused');
+    written.push({ id: record.rows[0]!.id, actor: 'admin', day: TODAY });
+    const gone = await ts.store.redactEvents({
+      tenant: TENANT,
+      ids: victims.map((v) => v.id),
+      recordSeq: record.rows[0]!.seq,
+      keepActions: ['logbook.events.redact'],
+      limit: 1000,
+    });
+    expect(gone).toHaveLength(victims.length);
+    for (const v of victims) redacted.add(v.id);
+    await expectExact();
+  });
+
+  it('are exact in the minutes after midnight, when a straggling append could still land in yesterday', async () => {
+    await expectExact(TODAY * DAY + 60_000);
+    await expectExact(TODAY * DAY + 60_000);
+  });
+
+  it.runIf(backend === 'sqlite')(
+    'on SQLite a closed-day sum is kept, and let go when the tenant’s late-append or redaction counter moves',
+    async () => {
+      const request = statsRequest(
+        { from: new Date(NOW - 9 * DAY).toISOString(), to: new Date(NOW - 3 * DAY).toISOString(), top: 1 },
+        TENANT,
+        NOW,
+      );
+      const before = (await ts.store.eventStats(request)).topActors;
+      // Behind the store's back (no counter moves): the kept sum still answers.
+      const db = new Database(path.join(ts.dir, 'logbook.db'));
+      db.prepare(
+        "INSERT INTO actor_counts_day (tenant, day, actor_id, count) VALUES (?, ?, 'sneaky', 1000)",
+      ).run(TENANT, TODAY - 5);
+      expect((await ts.store.eventStats(request)).topActors).toEqual(before);
+      // Either counter moving lets it go.
+      db.prepare('UPDATE tenant_logs SET late_appends = late_appends + 1 WHERE tenant = ?').run(TENANT);
+      expect((await ts.store.eventStats(request)).topActors).toEqual([{ id: 'sneaky', count: 1000 }]);
+      db.prepare("UPDATE actor_counts_day SET count = 2000 WHERE actor_id = 'sneaky'").run();
+      db.prepare('UPDATE tenant_logs SET redacted = redacted + 1 WHERE tenant = ?').run(TENANT);
+      expect((await ts.store.eventStats(request)).topActors).toEqual([{ id: 'sneaky', count: 2000 }]);
+      db.close();
+    },
+  );
+});
