@@ -410,6 +410,10 @@ describe('SQLite list plans read an index in time order, whatever the filter', (
         expect(plan.join(' | '), name).not.toMatch(/TEMP B-TREE|USING INDEX events_tenant/);
       }
     }
+    // Append-only full-text indexes merge 16 segments at a time, not FTS5's default 4 (migration 0012).
+    for (const table of ['events_fts', 'events_keys', 'logs_fts']) {
+      expect(db.prepare(`SELECT v FROM ${table}_config WHERE k = 'automerge'`).get(), table).toEqual({ v: 16 });
+    }
     db.close();
   });
 });

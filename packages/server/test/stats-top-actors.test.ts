@@ -108,9 +108,11 @@ describe.each(BACKENDS)('stats top actors on %s', (backend) => {
     await expectExact();
   });
 
-  it('count yesterday and today as they fill, and events dated in the future', async () => {
+  it('count today as it fills, events from yesterday arriving today, and events dated in the future', async () => {
     await expectExact();
-    await add('c-even', TODAY - 1, 30);
+    // Dated yesterday, received today: late, like any event from before the day it arrives.
+    await add('c-even', TODAY - 1, 30, TODAY);
+    await add('z-today', TODAY, 12);
     await add('future', TODAY + 1, 45, TODAY);
     await expectExact();
   });
