@@ -189,7 +189,7 @@ export class EventAppender {
         ]);
         hourCounts.set(hourKey, (hourCounts.get(hourKey) ?? 0) + 1);
         const day = Math.floor(event.occurredMs / DAY_MS);
-        // Written into a day stats may hold a kept sum for (top-actors.ts): tell it through the tenant's counter.
+        // Written into a day stats may hold kept sums for (closed-rollups.ts): tell it through the tenant's counter.
         if (day < Math.floor(event.receivedMs / DAY_MS)) lateTenants.add(event.tenant);
         const actorKey = JSON.stringify([event.tenant, day, event.actorId]);
         actorCounts.set(actorKey, (actorCounts.get(actorKey) ?? 0) + 1);

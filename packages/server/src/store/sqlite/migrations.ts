@@ -260,7 +260,7 @@ export const SQLITE_MIGRATIONS: Migration[] = [
     name: '0011_late_appends',
     sql: `
       -- Appends of events dated before the UTC day they were received: with redacted, the only writes to a closed
-      -- day's actor rollup, so stats may keep closed-day sums until one of the two changes (top-actors.ts).
+      -- day's rollups, so stats may keep closed-day sums until one of the two changes (closed-rollups.ts).
       ALTER TABLE tenant_logs ADD COLUMN late_appends INTEGER NOT NULL DEFAULT 0;
     `,
   },

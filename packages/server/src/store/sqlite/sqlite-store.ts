@@ -33,6 +33,7 @@ import type {
   TreeHead,
   UserRecord,
 } from '../store.ts';
+import { ClosedRollups } from './closed-rollups.ts';
 import { openConnection } from './connection.ts';
 import { EventAppender } from './event-append.ts';
 import { prefixUpperBound, selectEvents } from './event-select.ts';
@@ -44,7 +45,6 @@ import { SQLITE_MIGRATIONS } from './migrations.ts';
 import { packedLogReader, packedLogWorker, parseIntegerList } from './packed-log.ts';
 import { SqliteRetention } from './retention.ts';
 import { StatementCache } from './statements.ts';
-import { TopActors } from './top-actors.ts';
 
 type Db = Database.Database;
 
@@ -112,7 +112,7 @@ export class SqliteStore implements Store {
   private readonly file: string;
   private readonly statements: StatementCache;
   private readonly appender: EventAppender;
-  private readonly topActors: TopActors;
+  private readonly rollups: ClosedRollups;
   /** Appends run here when the writer thread is on: SQLite's work then leaves the event loop (event-writer.ts). */
   private readonly writer: EventWriterThread | null;
   private packedReader?: ReturnType<typeof packedLogReader>;
@@ -126,7 +126,7 @@ export class SqliteStore implements Store {
     this.db = openConnection(options.file, connection);
     this.statements = new StatementCache(this.db);
     this.appender = new EventAppender(this.db);
-    this.topActors = new TopActors(this.statements);
+    this.rollups = new ClosedRollups(this.statements);
     this.writer =
       options.writerThread && !connection.readonly
         ? // The writer touches the right edges of its B-trees and new FTS5 segments: it needs far less cache than the
@@ -290,33 +290,33 @@ export class SqliteStore implements Store {
       edge(dayAgo, Math.min(firstWholeHour * HOUR_MS, request.nowMs)) +
       (currentHour >= firstWholeHour ? edge(currentHour * HOUR_MS, request.nowMs + 1) : 0);
 
-    // By action and by target type from one grouped read of the window's hourly rollup, the histogram from another
-    // (three grouped queries read the same rows of a 30-day window three times; grouping in JavaScript was slower).
+    // By action, by target type and the histogram: closed days' sums kept between calls, today's read (closed-rollups.ts).
+    const hourly = this.rollups.hourly(tenant, fromHour, toHour, request.nowMs);
     const actionCounts = new Map<string, number>();
     const targetTypeCounts = new Map<string, number>();
-    for (const [action, targetType, n] of this.stmt(
-      `SELECT action, target_type, sum(count) FROM event_counts_hour WHERE tenant = ? AND hour >= ? AND hour < ?
-       GROUP BY action, target_type`,
-    )
-      .raw()
-      .all(tenant, fromHour, toHour) as [string, string, number][]) {
+    for (const [key, n] of hourly.byActionAndType) {
+      const [action, targetType] = JSON.parse(key) as [string, string];
       actionCounts.set(action, (actionCounts.get(action) ?? 0) + n);
       if (targetType !== '') targetTypeCounts.set(targetType, (targetTypeCounts.get(targetType) ?? 0) + n);
     }
     const bucketMs = BUCKET_MS[request.bucket];
     const histogram = new Map<number, number>();
-    for (const row of this.stmt(
-      'SELECT hour, sum(count) AS n FROM event_counts_hour WHERE tenant = ? AND hour >= ? AND hour < ? GROUP BY hour',
-    ).all(tenant, fromHour, toHour) as { hour: number; n: number }[]) {
-      const start = Math.floor((row.hour * HOUR_MS) / bucketMs) * bucketMs;
-      histogram.set(start, (histogram.get(start) ?? 0) + row.n);
+    for (const [hour, n] of hourly.byHour) {
+      const start = Math.floor((hour * HOUR_MS) / bucketMs) * bucketMs;
+      histogram.set(start, (histogram.get(start) ?? 0) + n);
     }
     const largestFirst = (counts: Map<string, number>) =>
       Object.fromEntries([...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)));
     const byAction = largestFirst(actionCounts);
     const byTargetType = largestFirst(targetTypeCounts);
-    // Summed from scratch, a 30-day window of 10,000 daily actors is 300,000 rollup rows per call (top-actors.ts).
-    const topActors = this.topActors.top(tenant, request.fromMs, request.toMs, request.nowMs, request.top);
+    // Summed from scratch, a 30-day window of 10,000 daily actors is 300,000 rollup rows per call.
+    const topActors = this.rollups.topActors(
+      tenant,
+      request.fromMs,
+      request.toMs,
+      request.nowMs,
+      request.top,
+    );
     return { total, last24h, byAction, byTargetType, topActors, histogram };
   }
 

@@ -1,6 +1,6 @@
-// Top actors in stats are exact on every backend, for any window, while events keep arriving (late ones too) and
-// payloads are redacted: on SQLite closed days' sums are kept between calls (store/sqlite/top-actors.ts), and a kept
-// sum must never outlive a write that changed it.
+// Stats (top actors, by action, by target type, histogram) are exact on every backend, for any window, while events
+// keep arriving (late ones too) and payloads are redacted: on SQLite closed days' rollup sums are kept between calls
+// (store/sqlite/closed-rollups.ts), and a kept sum must never outlive a write that changed it.
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import { type PreparedEvent, prepareEvent } from '../src/domain/event.ts';
 import { statsRequest } from '../src/query/event-filter.ts';
 import { BACKENDS, makeStore, type TestStore } from './support-backends.ts';
 
+const HOUR = 3_600_000;
 const DAY = 86_400_000;
 /** Noon of the "current" day of these tests; the actors' days lie before it. */
 const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
@@ -18,9 +19,18 @@ interface Written {
   id: string;
   actor: string;
   day: number;
+  at: number;
+  action: string;
+  targetType: string | null;
 }
 
-describe.each(BACKENDS)('stats top actors on %s', (backend) => {
+/** Each actor family has its own action and target type, so every part of the stats moves. */
+const actionOf = (actor: string) =>
+  actor.startsWith('b') ? 'invoice.pay' : actor.startsWith('c') ? 'user.login' : 'doc.read';
+const targetTypeOf = (actor: string) =>
+  actor.startsWith('b') ? 'invoice' : actor.startsWith('a') ? 'doc' : null;
+
+describe.each(BACKENDS)('stats over closed days and today on %s', (backend) => {
   let ts: TestStore;
   const written: Written[] = [];
   const redacted = new Set<string>();
@@ -33,9 +43,10 @@ describe.each(BACKENDS)('stats top actors on %s', (backend) => {
         prepareEvent(
           {
             tenant: TENANT,
-            action: 'doc.read',
+            action: actionOf(actor),
             actor: { id: actor },
-            occurredAt: new Date(day * DAY + 3_600_000 + i * 1000).toISOString(),
+            ...(targetTypeOf(actor) ? { target: { type: targetTypeOf(actor)!, id: `t-${i % 3}` } } : {}),
+            occurredAt: new Date(day * DAY + HOUR + i * 60_000).toISOString(),
           },
           { receivedMs: receivedDay * DAY + 7_200_000 },
         ),
@@ -43,20 +54,39 @@ describe.each(BACKENDS)('stats top actors on %s', (backend) => {
     }
     const [result] = await ts.store.appendEvents([{ events }]);
     if (!result?.ok) throw new Error(`append refused: ${JSON.stringify(result)}`);
-    for (const e of events) written.push({ id: e.id, actor, day });
+    for (const e of events) {
+      written.push({ id: e.id, actor, day, at: e.occurredMs, action: e.action, targetType: e.targetType });
+    }
   }
 
-  /** What the top actors must be: counted from what this test wrote, largest first, ties by id. */
+  /** What the stats must say: counted from what this test wrote (top actors largest first, ties by id). */
   function expected(fromMs: number, toMs: number, top: number) {
-    const counts = new Map<string, number>();
-    for (const w of written) {
-      if (redacted.has(w.id) || w.day < Math.floor(fromMs / DAY) || w.day >= Math.ceil(toMs / DAY)) continue;
-      counts.set(w.actor, (counts.get(w.actor) ?? 0) + 1);
+    const live = written.filter((w) => !redacted.has(w.id));
+    const actors = new Map<string, number>();
+    for (const w of live) {
+      if (w.day < Math.floor(fromMs / DAY) || w.day >= Math.ceil(toMs / DAY)) continue;
+      actors.set(w.actor, (actors.get(w.actor) ?? 0) + 1);
     }
-    return [...counts]
-      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-      .slice(0, top)
-      .map(([id, count]) => ({ id, count }));
+    const bucketMs = toMs - fromMs <= 3 * DAY ? HOUR : DAY;
+    const byAction: Record<string, number> = {};
+    const byTargetType: Record<string, number> = {};
+    const histogram = new Map<number, number>();
+    for (const w of live) {
+      if (w.at < Math.floor(fromMs / HOUR) * HOUR || w.at >= Math.ceil(toMs / HOUR) * HOUR) continue;
+      byAction[w.action] = (byAction[w.action] ?? 0) + 1;
+      if (w.targetType) byTargetType[w.targetType] = (byTargetType[w.targetType] ?? 0) + 1;
+      const bucket = Math.floor(w.at / bucketMs) * bucketMs;
+      histogram.set(bucket, (histogram.get(bucket) ?? 0) + 1);
+    }
+    return {
+      topActors: [...actors]
+        .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+        .slice(0, top)
+        .map(([id, count]) => ({ id, count })),
+      byAction,
+      byTargetType,
+      histogram: [...histogram].sort((a, b) => a[0] - b[0]),
+    };
   }
 
   const WINDOWS: [string, number, number][] = [
@@ -76,7 +106,15 @@ describe.each(BACKENDS)('stats top actors on %s', (backend) => {
           nowMs,
         );
         const stats = await ts.store.eventStats(request);
-        expect(stats.topActors, `${name}, top ${top}`).toEqual(expected(fromMs, toMs, top));
+        expect(
+          {
+            topActors: stats.topActors,
+            byAction: stats.byAction,
+            byTargetType: stats.byTargetType,
+            histogram: [...stats.histogram].filter(([, n]) => n > 0).sort((a, b) => a[0] - b[0]),
+          },
+          `${name}, top ${top}`,
+        ).toEqual(expected(fromMs, toMs, top));
       }
     }
   }
@@ -138,7 +176,14 @@ describe.each(BACKENDS)('stats top actors on %s', (backend) => {
       },
     ]);
     if (!record?.ok) throw new Error('record refused');
-    written.push({ id: record.rows[0]!.id, actor: 'admin', day: TODAY });
+    written.push({
+      id: record.rows[0]!.id,
+      actor: 'admin',
+      day: TODAY,
+      at: NOW,
+      action: 'logbook.events.redact',
+      targetType: null,
+    });
     const gone = await ts.store.redactEvents({
       tenant: TENANT,
       ids: victims.map((v) => v.id),
