@@ -1,13 +1,19 @@
 // Verify benchmark: `logbook verify --data-dir` over a data dir of N events written by a real `logbook serve`, run as
-// a child process exactly as an operator would. Reports events/s (median of 3 runs) and the verifier's peak RSS.
+// a child process exactly as an operator would, then verifyStore in-process (one child, three runs: the issue 11
+// measure). Reports events/s (medians of 3), CPU time (the machine is shared: wall time alone says little), the load
+// average at each run, and the verifier's peak RSS. LOGBOOK_BENCH_REPO runs another checkout's verifier on the same
+// data (before/after comparisons in one session). Run as a script, this file is that in-process child.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { generateEvents } from './dataset.ts';
 import { machine, median, REPO, sendAll, startLogbook, writeResults } from './lib.ts';
 
 const RUNS = 3;
+/** The checkout whose verifier runs (the data is always written by this one's server). */
+const VERIFIER_REPO = process.env.LOGBOOK_BENCH_REPO ? path.resolve(process.env.LOGBOOK_BENCH_REPO) : REPO;
 const BATCH = 1000;
 const CONCURRENCY = 4;
 
@@ -48,7 +54,11 @@ async function runVerify(dataDir: string): Promise<VerifyRun> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', 'packages/cli/src/main.ts', 'verify', '--data-dir', dataDir, '--json'],
-    { cwd: REPO, env: { ...process.env, LOGBOOK_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'inherit'] },
+    {
+      cwd: VERIFIER_REPO,
+      env: { ...process.env, LOGBOOK_DATA_DIR: dataDir },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
   );
   const rss = sampleRss(child.pid!);
   let out = '';
@@ -71,6 +81,78 @@ async function runVerify(dataDir: string): Promise<VerifyRun> {
     checkpoints: report.checkpoints,
     peakRssMiB,
   };
+}
+
+/** One in-process verifyStore run, as the child reports it. */
+interface InProcessRun {
+  wallSeconds: number;
+  /** User + system time of the whole process (every thread) during the run. */
+  cpuSeconds: number;
+  /** The main thread's own CPU time (Linux), null elsewhere. */
+  mainThreadCpuSeconds: number | null;
+  /** One-minute load average when the run started. */
+  load: number;
+  events: number;
+}
+
+/** CPU seconds of this process's main thread from /proc (clock ticks of 10 ms); null where there is no /proc. */
+function mainThreadCpu(): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** The child: verifyStore over `dataDir` RUNS times in this process, a fresh read-only store each time. */
+async function inProcessChild(dataDir: string): Promise<void> {
+  const server = `${VERIFIER_REPO}/packages/server/src`;
+  const { openSqliteStore } = await import(`${server}/store/sqlite/sqlite-store.ts`);
+  const { verifyStore } = await import(`${server}/services/verifier.ts`);
+  const key = fs.readFileSync(path.join(dataDir, 'checkpoint-signing.pub'), 'utf8').trim();
+  const runs: InProcessRun[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const store = openSqliteStore(dataDir, { readonly: true });
+    const load = os.loadavg()[0]!;
+    const cpu = process.cpuUsage();
+    const main = mainThreadCpu();
+    const started = performance.now();
+    const report = await verifyStore(store, { verifierKeys: [key] });
+    const wallSeconds = (performance.now() - started) / 1000;
+    const used = process.cpuUsage(cpu);
+    const mainAfter = mainThreadCpu();
+    await store.close();
+    if (!report.ok)
+      throw new Error(`verifyStore found tampering in a fresh data dir: ${JSON.stringify(report.findings)}`);
+    runs.push({
+      wallSeconds,
+      cpuSeconds: (used.user + used.system) / 1e6,
+      mainThreadCpuSeconds: main === null || mainAfter === null ? null : mainAfter - main,
+      load,
+      events: report.events,
+    });
+  }
+  process.stdout.write(JSON.stringify(runs));
+}
+
+async function runInProcess(dataDir: string): Promise<InProcessRun[]> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'bench/verify.ts'), dataDir], {
+    cwd: VERIFIER_REPO,
+    env: process.env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    out += chunk;
+  });
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', resolve);
+  });
+  if (code !== 0) throw new Error(`in-process verify exited with ${code}: ${out}`);
+  return JSON.parse(out) as InProcessRun[];
 }
 
 export async function verifySuite(options: { events: number }): Promise<void> {
@@ -110,6 +192,18 @@ export async function verifySuite(options: { events: number }): Promise<void> {
     const wall = median(runs.map((r) => r.wallSeconds));
     const inVerifier = median(runs.map((r) => r.reportSeconds));
     const peakRssMiB = Math.max(...runs.map((r) => r.peakRssMiB));
+
+    const inProcess = await runInProcess(dataDir);
+    for (const [i, run] of inProcess.entries()) {
+      if (run.events !== n) throw new Error(`in-process verify checked ${run.events} events, expected ${n}`);
+      console.log(
+        `in-process run ${i + 1}: ${run.wallSeconds.toFixed(2)} s (${Math.round(n / run.wallSeconds)} events/s), ` +
+          `CPU ${run.cpuSeconds.toFixed(2)} s (main thread ${run.mainThreadCpuSeconds?.toFixed(2) ?? '?'} s), load ${run.load.toFixed(2)}`,
+      );
+    }
+    const inProcessWall = median(inProcess.map((r) => r.wallSeconds));
+    const inProcessCpu = median(inProcess.map((r) => r.cpuSeconds));
+    const loads = [...inProcess.map((r) => r.load)].map((l) => l.toFixed(1)).join('/');
     const row =
       `| logbook verify --data-dir, SQLite, ${n} events, ${runs[0]!.checkpoints} checkpoint(s) | ` +
       `${Math.round(n / wall)} | ${Math.round(n / inVerifier)} | ${wall.toFixed(2)} | ${peakRssMiB} |`;
@@ -117,6 +211,7 @@ export async function verifySuite(options: { events: number }): Promise<void> {
       '| measurement | events/s (wall, whole command) | events/s (verifier only) | wall s (median of 3) | peak RSS MiB |',
       '|---|---:|---:|---:|---:|',
       row,
+      `| verifyStore in-process, 3 runs in one process (load ${loads}) | | ${Math.round(n / inProcessWall)} | ${inProcessWall.toFixed(2)} | |`,
     ].join('\n');
     console.log(`\n${table}\n`);
     const file = writeResults(`verify-${n}`, {
@@ -135,6 +230,18 @@ export async function verifySuite(options: { events: number }): Promise<void> {
       eventsPerSecondWall: Math.round(n / wall),
       eventsPerSecondVerifier: Math.round(n / inVerifier),
       peakRssMiB,
+      inProcess: {
+        runs: inProcess.map((r) => ({
+          wallSeconds: +r.wallSeconds.toFixed(3),
+          cpuSeconds: +r.cpuSeconds.toFixed(3),
+          mainThreadCpuSeconds: r.mainThreadCpuSeconds === null ? null : +r.mainThreadCpuSeconds.toFixed(2),
+          load: +r.load.toFixed(2),
+        })),
+        medianWallSeconds: +inProcessWall.toFixed(3),
+        medianCpuSeconds: +inProcessCpu.toFixed(3),
+        eventsPerSecond: Math.round(n / inProcessWall),
+      },
+      ...(VERIFIER_REPO !== REPO ? { verifierRepo: VERIFIER_REPO } : {}),
       targetEventsPerSecond: 200_000,
       table,
     });
@@ -143,3 +250,6 @@ export async function verifySuite(options: { events: number }): Promise<void> {
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href)
+  await inProcessChild(process.argv[2]!);

@@ -194,6 +194,21 @@ export interface PackedLogWindow {
    * occurred_ms as a JSON integer, NULL as null.
    */
   columns: Uint8Array;
+  /**
+   * Optional: the stored Merkle nodes the window's entries complete, level by level (getMerkleLevel's rows for
+   * level L ≥ 1, indexes floor(fromSeq / 2^L) … floor((fromSeq + count) / 2^L) - 1, packed). A level absent here
+   * is read with getMerkleLevel.
+   */
+  nodes?: PackedMerkleLevel[];
+}
+
+/** One level of stored Merkle nodes, packed: the rows getMerkleLevel returns, when each is an integer index and a 32-byte hash. */
+export interface PackedMerkleLevel {
+  level: number;
+  /** The stored indexes, ascending. */
+  indexes: Float64Array;
+  /** Their hashes, 32 bytes each, in the same order. */
+  hashes: Uint8Array;
 }
 
 /**
