@@ -412,7 +412,9 @@ describe('SQLite list plans read an index in time order, whatever the filter', (
     }
     // Append-only full-text indexes merge 16 segments at a time, not FTS5's default 4 (migration 0012).
     for (const table of ['events_fts', 'events_keys', 'logs_fts']) {
-      expect(db.prepare(`SELECT v FROM ${table}_config WHERE k = 'automerge'`).get(), table).toEqual({ v: 16 });
+      expect(db.prepare(`SELECT v FROM ${table}_config WHERE k = 'automerge'`).get(), table).toEqual({
+        v: 16,
+      });
     }
     db.close();
   });
