@@ -33,17 +33,32 @@ export function searchWords(text: string): string[] {
   return words;
 }
 
-/** tsvector input text (`'word':1,4 'other':2`) for an event's search text. */
-export function tsvectorText(text: string): string {
-  const positions = new Map<string, number[]>();
+/**
+ * The lexemes of a text's tsvector with their positions (strictly increasing, at most 256 each, as PostgreSQL keeps
+ * them), in first-occurrence order: what tsvectorText renders and the binary COPY encoder (copy-binary.ts) sends.
+ * A lexeme seen once maps to its position alone (most do: no array to allocate).
+ */
+export function lexemePositions(text: string): Map<string, number | number[]> {
+  const positions = new Map<string, number | number[]>();
   const words = searchWords(text);
-  for (const [i, word] of words.slice(0, MAX_INDEXED_WORDS).entries()) {
+  const count = Math.min(words.length, MAX_INDEXED_WORDS);
+  for (let i = 0; i < count; i++) {
+    const word = words[i]!;
     const list = positions.get(word);
     const position = Math.min(i + 1, MAX_POSITION);
-    if (!list) positions.set(word, [position]);
-    else if (list.length < 256 && list[list.length - 1] !== position) list.push(position);
+    if (list === undefined) positions.set(word, position);
+    else if (typeof list === 'number') {
+      if (list !== position) positions.set(word, [list, position]);
+    } else if (list.length < 256 && list[list.length - 1] !== position) list.push(position);
   }
-  return [...positions].map(([word, list]) => `'${word}':${list.join(',')}`).join(' ');
+  return positions;
+}
+
+/** tsvector input text (`'word':1,4 'other':2`) for an event's search text. */
+export function tsvectorText(text: string): string {
+  return [...lexemePositions(text)]
+    .map(([word, list]) => `'${word}':${typeof list === 'number' ? list : list.join(',')}`)
+    .join(' ');
 }
 
 /**

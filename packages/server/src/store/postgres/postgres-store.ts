@@ -37,7 +37,8 @@ import type {
   TreeHead,
   UserRecord,
 } from '../store.ts';
-import { tsqueryText, tsvectorText } from './full-text.ts';
+import { BatchQuery, BinaryRows, copyFrom } from './copy-binary.ts';
+import { lexemePositions, tsqueryText } from './full-text.ts';
 import { PostgresIdentity } from './identity.ts';
 import { PostgresLogs } from './logs.ts';
 import { POSTGRES_MIGRATIONS } from './migrations.ts';
@@ -157,49 +158,43 @@ class Params {
   }
 }
 
-/**
- * One appended event as sent to PostgreSQL: the rows of a group travel as one JSON parameter read by
- * json_to_recordset (measured ~5× faster than text[] parameters, whose array_in is slow for long escaped strings).
- * Short keys keep it small; bytes are hex; text columns are already escaped by toPgText (JSON \u0000 would fail).
- */
-interface EventRowJson {
-  t: string;
-  k: string;
-  s: number;
-  o: number;
-  rc: number;
-  a: string;
-  ac: string;
-  tt: string | null;
-  ti: string | null;
-  oc: string;
-  ip: string | null;
-  b: string;
-  q: string;
-  i: string;
-  h: string;
-  d: string | null;
-}
+/** Columns the append path COPYs, in the order the rows are encoded (copy-binary.ts). */
+const EVENT_COLUMNS = [
+  'tenant',
+  'order_key',
+  'seq',
+  'occurred_ms',
+  'received_ms',
+  'action',
+  'actor_id',
+  'target_type',
+  'target_id',
+  'outcome',
+  'ip',
+  'body',
+  'search',
+] as const;
+const LEAF_COLUMNS = [
+  'tenant',
+  'seq',
+  'id',
+  'order_key',
+  'occurred_ms',
+  'received_ms',
+  'leaf_hash',
+  'input_digest',
+] as const;
+const NODE_COLUMNS = ['tenant', 'level', 'idx', 'hash'] as const;
 
-function eventRowJson(event: PreparedEvent, seq: number, orderKey: bigint): EventRowJson {
-  return {
-    t: event.tenant,
-    k: int8Param(orderKey),
-    s: seq,
-    o: event.occurredMs,
-    rc: event.receivedMs,
-    a: toPgText(event.action),
-    ac: toPgText(event.actorId),
-    tt: toPgText(event.targetType),
-    ti: toPgText(event.targetId),
-    oc: event.outcome,
-    ip: toPgText(event.ip),
-    b: event.body,
-    q: tsvectorText(event.searchText),
-    i: toPgText(event.id),
-    h: bytes(event.leafHash).toString('hex'),
-    d: event.inputDigest ? bytes(event.inputDigest).toString('hex') : null,
-  };
+/** The highest order key of tenant `u.tenant` in millisecond `u.ms` (NULL if none): one primary-key probe. */
+const MAX_KEY_IN_MS = `(SELECT max(e.order_key) FROM events e WHERE e.tenant = u.tenant
+  AND e.order_key >= u.ms * ${COUNTER_SPAN} AND e.order_key < (u.ms + 1) * ${COUNTER_SPAN})`;
+
+/** An event a group writes, with the seq and order key decided under the tenant lock. */
+interface WrittenEvent {
+  event: PreparedEvent;
+  seq: number;
+  orderKey: bigint;
 }
 
 export class PostgresStore implements Store {
@@ -306,14 +301,20 @@ export class PostgresStore implements Store {
     this.partitionTimer.unref();
   }
 
-  /** Runs `work` in a transaction on one pooled connection; a connection that failed mid-way is discarded. */
-  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` in a transaction on one pooled connection; a connection that failed mid-way is discarded. Work that
+   * `brackets` itself sends BEGIN and COMMIT with its own statements (one round trip fewer each).
+   */
+  private async transaction<T>(
+    work: (client: pg.PoolClient) => Promise<T>,
+    options: { brackets?: boolean } = {},
+  ): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
-      await client.query('BEGIN');
+      if (!options.brackets) await client.query('BEGIN');
       const result = await work(client);
-      await client.query('COMMIT');
+      if (!options.brackets) await client.query('COMMIT');
       return result;
     } catch (error) {
       // A cut or timed-out connection would make ROLLBACK wait a second timeout: drop the connection instead,
@@ -337,7 +338,9 @@ export class PostgresStore implements Store {
     if (requests.every((r) => r.events.length === 0)) return requests.map(() => ({ ok: true, rows: [] }));
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.transaction((client) => this.appendInTransaction(client, requests));
+        return await this.transaction((client) => this.appendInTransaction(client, requests), {
+          brackets: true,
+        });
       } catch (error) {
         if (attempt >= 3 || !RETRYABLE.has((error as { code?: string }).code ?? '')) throw error;
       }
@@ -348,94 +351,133 @@ export class PostgresStore implements Store {
     client: pg.PoolClient,
     requests: AppendRequest[],
   ): Promise<AppendResult[]> {
+    // Two round trips per group, each one query (BatchQuery): steps 1-2 open the transaction, lock and read; 3
+    // decides in memory; 4 writes and commits. The event loop also parses HTTP requests and every round trip waits
+    // for it, with the tenant rows locked: measured, a round trip cost more than the statements it carried.
     const events = requests.flatMap((r) => r.events);
-    const tenants = [...new Set(events.map((e) => e.tenant))].sort();
+    const slot = (tenant: string, ms: number) => `${tenant}\u0000${ms}`;
+    const idKey = (tenant: string, id: string) => `${tenant}\u0000${id}`;
 
     // 1. Lock the tenant logs (creating missing ones), always in tenant order so that two processes whose groups
     //    share tenants cannot deadlock. The upsert returns the row as it is after every earlier commit: READ
     //    COMMITTED re-reads a row it had to wait for. From here to COMMIT no other transaction appends to them.
-    const ranges = new Map<string, CompactRange>();
-    const locked = await client.query<{ tenant: string; size: string; range_hashes: Buffer }>(
-      `INSERT INTO tenant_logs AS t (tenant, size, range_hashes)
-       SELECT u, 0, '\\x'::bytea FROM unnest($1::text[]) AS u ORDER BY u COLLATE "C"
-       ON CONFLICT (tenant) DO UPDATE SET size = t.size
-       RETURNING t.tenant, t.size, t.range_hashes`,
-      [tenants],
-    );
-    for (const row of locked.rows) ranges.set(row.tenant, decodeRange(int(row.size), row.range_hashes));
-
-    // 2. Ids that retries may repeat: what is stored under them decides duplicate or conflict.
-    const known = new Map<string, KnownId>();
-    const idKey = (tenant: string, id: string) => `${tenant}\u0000${id}`;
+    // 2. In the same query, but as statements of their own (each takes a snapshot after the lock was granted):
+    //    - ids that retries may repeat: what is stored under them decides duplicate or conflict;
+    //    - what order keys need to know: each tenant's highest key, and for the group's milliseconds at or before
+    //      it the highest key used in that millisecond (one index probe each). A millisecond after the tenant's
+    //      highest key has none, so events arriving in time order need no probe at all.
+    const tenants = [...new Set(events.map((e) => e.tenant))].sort();
+    const probes = new Map<string, { t: string; ms: number }>();
+    for (const e of events) probes.set(slot(e.tenant, e.occurredMs), { t: e.tenant, ms: e.occurredMs });
     const clientIds = events.filter((e) => e.inputDigest !== null);
-    if (clientIds.length > 0) {
-      const found = await client.query<LeafRowRaw>(
-        // A leaf whose partition retention dropped keeps its row untouched (no update, no dead tuple), digest
-        // included; like a redacted one (whose digest is cleared) it must not match a retry: the id is taken (409).
-        `SELECT l.tenant, l.id, l.seq, l.leaf_hash, l.occurred_ms, l.received_ms,
-                CASE WHEN ${PRUNED_LEAF('l')} THEN NULL ELSE l.input_digest END AS input_digest
-           FROM log_leaves l JOIN unnest($1::text[], $2::text[]) AS u(tenant, id) ON l.tenant = u.tenant AND l.id = u.id`,
-        [clientIds.map((e) => e.tenant), clientIds.map((e) => toPgText(e.id))],
-      );
-      for (const row of found.rows) {
-        known.set(idKey(row.tenant, fromPgText(row.id)), {
-          seq: int(row.seq),
-          leafHash: row.leaf_hash,
-          inputDigest: row.input_digest,
-          occurredMs: int(row.occurred_ms),
-          receivedMs: int(row.received_ms),
-        });
-      }
-    }
+    const reading = new BatchQuery([
+      'BEGIN',
+      {
+        text: `INSERT INTO tenant_logs AS t (tenant, size, range_hashes)
+               SELECT u, 0, '\\x'::bytea FROM json_array_elements_text($1::json) AS u ORDER BY u COLLATE "C"
+               ON CONFLICT (tenant) DO UPDATE SET size = t.size
+               RETURNING t.tenant, t.size, t.range_hashes`,
+        values: [JSON.stringify(tenants)],
+      },
+      // A leaf whose partition retention dropped keeps its row untouched (no update, no dead tuple), digest
+      // included; like a redacted one (whose digest is cleared) it must not match a retry: the id is taken (409).
+      ...(clientIds.length > 0
+        ? [
+            {
+              text: `SELECT l.tenant, l.id, l.seq, l.leaf_hash, l.occurred_ms, l.received_ms,
+                            CASE WHEN ${PRUNED_LEAF('l')} THEN NULL ELSE l.input_digest END AS input_digest
+                       FROM json_to_recordset($1::json) AS u(t text, i text)
+                       JOIN log_leaves l ON l.tenant = u.t AND l.id = u.i`,
+              values: [JSON.stringify(clientIds.map((e) => ({ t: e.tenant, i: toPgText(e.id) })))],
+            },
+          ]
+        : []),
+      {
+        text: `WITH top AS (
+                 SELECT t AS tenant, (SELECT max(e.order_key) FROM events e WHERE e.tenant = t) AS k
+                   FROM json_array_elements_text($1::json) AS t
+               )
+               SELECT tenant, NULL::int8 AS ms, k FROM top
+               UNION ALL
+               SELECT u.tenant, u.ms, ${MAX_KEY_IN_MS}
+                 FROM (SELECT p.t AS tenant, p.ms FROM json_to_recordset($2::json) AS p(t text, ms int8)
+                         JOIN top ON top.tenant = p.t WHERE p.ms * ${COUNTER_SPAN} <= top.k) u`,
+        values: [JSON.stringify(tenants), JSON.stringify([...probes.values()])],
+      },
+    ]).start(client);
+    const answers = await reading;
+    const locked = answers[0] as { tenant: string; size: string; range_hashes: Buffer }[];
+    const found = (clientIds.length > 0 ? answers[1] : []) as unknown as LeafRowRaw[];
+    const maxima = answers[answers.length - 1] as { tenant: string; ms: string | null; k: string | null }[];
 
-    // 3. Order keys: unique per tenant, allocated under the tenant lock from the highest key already used in each
-    //    millisecond (one index probe per distinct tenant+millisecond, batched); a full millisecond spills over.
+    const ranges = new Map<string, CompactRange>();
+    for (const row of locked) ranges.set(row.tenant, decodeRange(int(row.size), row.range_hashes));
+    const known = new Map<string, KnownId>();
+    for (const row of found) {
+      known.set(idKey(row.tenant, fromPgText(row.id)), {
+        seq: int(row.seq),
+        leafHash: row.leaf_hash,
+        inputDigest: row.input_digest,
+        occurredMs: int(row.occurred_ms),
+        receivedMs: int(row.received_ms),
+      });
+    }
     const nextKeys = new Map<string, bigint>();
-    const slot = (tenant: string, ms: number) => `${tenant}\u0000${ms}`;
-    const loadMaxima = async (pairs: [string, number][]) => {
-      const { rows } = await client.query<{ tenant: string; ms: string; k: string | null }>(
-        `SELECT u.tenant, u.ms, (SELECT max(e.order_key) FROM events e WHERE e.tenant = u.tenant
-                 AND e.order_key >= u.ms * ${COUNTER_SPAN} AND e.order_key < (u.ms + 1) * ${COUNTER_SPAN}) AS k
-           FROM unnest($1::text[], $2::int8[]) AS u(tenant, ms)`,
-        [pairs.map((p) => p[0]), pairs.map((p) => p[1])],
-      );
+    const topMs = new Map<string, number>();
+    const setMaxima = (rows: { tenant: string; ms: string | null; k: string | null }[]) => {
       for (const row of rows) {
-        const ms = int(row.ms);
-        nextKeys.set(slot(row.tenant, ms), row.k === null ? orderKeyFloor(ms) : big(row.k) + 1n);
+        if (row.ms === null) {
+          if (row.k !== null) topMs.set(row.tenant, msOfKey(big(row.k)));
+        } else {
+          const ms = int(row.ms);
+          nextKeys.set(slot(row.tenant, ms), row.k === null ? orderKeyFloor(ms) : big(row.k) + 1n);
+        }
       }
     };
-    const distinct = new Map<string, [string, number]>();
-    for (const e of events) distinct.set(slot(e.tenant, e.occurredMs), [e.tenant, e.occurredMs]);
-    await loadMaxima([...distinct.values()]);
+    setMaxima(maxima);
+    /** The next free key of a tenant at or after a millisecond; a full millisecond spills into the next. */
     const allocate = async (tenant: string, occurredMs: number): Promise<bigint> => {
       for (let ms = occurredMs; ; ms++) {
-        if (!nextKeys.has(slot(tenant, ms))) await loadMaxima([[tenant, ms]]);
-        const next = nextKeys.get(slot(tenant, ms))!;
+        const key = slot(tenant, ms);
+        if (!nextKeys.has(key)) {
+          const top = topMs.get(tenant);
+          if (top === undefined || ms > top) nextKeys.set(key, orderKeyFloor(ms));
+          else {
+            const { rows } = await client.query<{ tenant: string; ms: string; k: string | null }>(
+              `SELECT u.tenant, u.ms, ${MAX_KEY_IN_MS} AS k FROM (SELECT $1::text AS tenant, $2::int8 AS ms) u`,
+              [tenant, ms],
+            );
+            setMaxima(rows);
+          }
+        }
+        const next = nextKeys.get(key)!;
         if (next < orderKeyFloor(ms + 1)) {
-          nextKeys.set(slot(tenant, ms), next + 1n);
+          nextKeys.set(key, next + 1n);
           return next;
         }
       }
     };
 
-    // 4. Decide every request in memory, in order. A request whose id conflicts is dropped whole (its tentative
+    // 3. Decide every request in memory, in order. A request whose id conflicts is dropped whole (its tentative
     //    leaves undone) before anything is written, so it cannot affect the others: the effect of a savepoint
     //    per request, without a round trip per request.
-    const eventRows: EventRowJson[] = [];
-    const nodeRows: { t: string; l: number; x: number; h: string }[] = [];
+    const written: WrittenEvent[] = [];
+    const nodes = new BinaryRows();
     const hourCounts = new Map<string, { t: string; h: number; a: string; tt: string; n: number }>();
     const actorCounts = new Map<string, { t: string; d: number; ac: string; n: number }>();
     const results: AppendResult[] = [];
     for (const request of requests) {
       const rangesBefore = new Map(ranges);
       const added: string[] = [];
-      const mine: EventRowJson[] = [];
-      const myNodes: { t: string; l: number; x: number; h: string }[] = [];
+      const mine: WrittenEvent[] = [];
+      const myNodes: { tenant: string; level: number; index: number; hash: Uint8Array }[] = [];
       const rows: AppendedRow[] = [];
       let conflict: { conflictIndex: number; id: string } | null = null;
       for (const [index, event] of request.events.entries()) {
-        const key = idKey(event.tenant, event.id);
-        if (event.inputDigest) {
+        // Only a client-chosen id can repeat (a server-made one is a fresh UUIDv7): only those are looked up and
+        // remembered for later requests of the group.
+        const key = event.inputDigest ? idKey(event.tenant, event.id) : null;
+        if (key !== null) {
           const existing = known.get(key);
           if (existing) {
             if (!bytesEqual(existing.inputDigest, event.inputDigest)) {
@@ -458,24 +500,19 @@ export class PostgresStore implements Store {
         ranges.set(event.tenant, appended.range);
         const seq = appended.range.size - 1;
         for (const node of appended.nodes) {
-          if (node.level > 0) {
-            myNodes.push({
-              t: event.tenant,
-              l: node.level,
-              x: node.index,
-              h: bytes(node.hash).toString('hex'),
-            });
-          }
+          if (node.level > 0) myNodes.push({ tenant: event.tenant, ...node });
         }
-        mine.push(eventRowJson(event, seq, await allocate(event.tenant, event.occurredMs)));
-        known.set(key, {
-          seq,
-          leafHash: event.leafHash,
-          inputDigest: event.inputDigest,
-          occurredMs: event.occurredMs,
-          receivedMs: event.receivedMs,
-        });
-        added.push(key);
+        mine.push({ event, seq, orderKey: await allocate(event.tenant, event.occurredMs) });
+        if (key !== null) {
+          known.set(key, {
+            seq,
+            leafHash: event.leafHash,
+            inputDigest: event.inputDigest,
+            occurredMs: event.occurredMs,
+            receivedMs: event.receivedMs,
+          });
+          added.push(key);
+        }
         rows.push({
           id: event.id,
           tenant: event.tenant,
@@ -493,64 +530,106 @@ export class PostgresStore implements Store {
         results.push({ ok: false, ...conflict });
         continue;
       }
-      for (const row of mine) eventRows.push(row);
-      for (const node of myNodes) nodeRows.push(node);
-      for (const row of mine) {
-        const hour = Math.floor(row.o / HOUR_MS);
-        const targetType = row.tt ?? '';
-        const h = JSON.stringify([row.t, hour, row.a, targetType]);
+      for (const w of mine) written.push(w);
+      for (const n of myNodes) nodes.row(4).text(n.tenant).int2(n.level).int8(n.index).bytea(n.hash);
+      for (const { event } of mine) {
+        const action = toPgText(event.action);
+        const hour = Math.floor(event.occurredMs / HOUR_MS);
+        const targetType = toPgText(event.targetType) ?? '';
+        const h = `${event.tenant}\u0000${hour}\u0000${action}\u0000${targetType}`;
         const hc = hourCounts.get(h);
         if (hc) hc.n += 1;
-        else hourCounts.set(h, { t: row.t, h: hour, a: row.a, tt: targetType, n: 1 });
-        const day = Math.floor(row.o / DAY_MS);
-        const a = JSON.stringify([row.t, day, row.ac]);
+        else hourCounts.set(h, { t: event.tenant, h: hour, a: action, tt: targetType, n: 1 });
+        const actorId = toPgText(event.actorId);
+        const day = Math.floor(event.occurredMs / DAY_MS);
+        const a = `${event.tenant}\u0000${day}\u0000${actorId}`;
         const ac = actorCounts.get(a);
         if (ac) ac.n += 1;
-        else actorCounts.set(a, { t: row.t, d: day, ac: row.ac, n: 1 });
+        else actorCounts.set(a, { t: event.tenant, d: day, ac: actorId, n: 1 });
       }
       results.push({ ok: true, rows });
     }
-    if (eventRows.length === 0) return results;
+    if (written.length === 0) {
+      await client.query('COMMIT');
+      return results;
+    }
 
-    // 5. Everything in one statement: payloads, log index, Merkle nodes, rollups, tenant log heads.
-    const written = new Set(eventRows.map((r) => r.t));
+    const writtenTenants = new Set(written.map((w) => w.event.tenant));
+
+    // 4. Rollups and tenant log heads (one statement, JSON parameters: a row per hour/action and per day/actor),
+    //    the payloads, the log index and the Merkle nodes as binary COPY (no SQL text or JSON for PostgreSQL to
+    //    parse, the tsvector in its binary form), and COMMIT: one round trip. Rows leave as they are encoded, so
+    //    PostgreSQL inserts the first ones while Node encodes the rest.
     const heads = [...ranges]
-      .filter(([tenant]) => written.has(tenant))
+      .filter(([tenant]) => writtenTenants.has(tenant))
       .map(([t, range]) => ({ t, s: range.size, r: encodeRange(range).toString('hex') }));
-    await client.query(
-      `WITH r AS (
-         SELECT * FROM json_to_recordset($1::json) AS r(t text, k int8, s int8, o int8, rc int8, a text, ac text, tt text,
-           ti text, oc text, ip text, b text, q text, i text, h text, d text)
-       ), ev AS (
-         INSERT INTO events (tenant, order_key, seq, occurred_ms, received_ms, action, actor_id, target_type, target_id,
-           outcome, ip, body, search)
-         SELECT t, k, s, o, rc, a, ac, tt, ti, oc, ip, b, q::tsvector FROM r
-       ), lv AS (
-         INSERT INTO log_leaves (tenant, seq, id, order_key, occurred_ms, received_ms, leaf_hash, input_digest)
-         SELECT t, s, i, k, o, rc, decode(h, 'hex'), decode(d, 'hex') FROM r
-       ), mn AS (
-         INSERT INTO merkle_nodes (tenant, level, idx, hash)
-         SELECT t, l, x, decode(h, 'hex') FROM json_to_recordset($2::json) AS n(t text, l int2, x int8, h text)
-       ), hc AS (
-         INSERT INTO event_counts_hour AS x (tenant, hour, action, target_type, count)
-         SELECT t, h, a, tt, n FROM json_to_recordset($3::json) AS c(t text, h int4, a text, tt text, n int8)
-         ON CONFLICT (tenant, hour, action, target_type) DO UPDATE SET count = x.count + excluded.count
-       ), ac AS (
-         INSERT INTO actor_counts_day AS x (tenant, day, actor_id, count)
-         SELECT t, d, ac, n FROM json_to_recordset($4::json) AS c(t text, d int4, ac text, n int8)
-         ON CONFLICT (tenant, day, actor_id) DO UPDATE SET count = x.count + excluded.count
-       )
-       UPDATE tenant_logs l SET size = u.s, range_hashes = decode(u.r, 'hex')
-         FROM json_to_recordset($5::json) AS u(t text, s int8, r text)
-        WHERE l.tenant = u.t`,
-      [
-        JSON.stringify(eventRows),
-        JSON.stringify(nodeRows),
-        JSON.stringify([...hourCounts.values()]),
-        JSON.stringify([...actorCounts.values()]),
-        JSON.stringify(heads),
-      ],
-    );
+    const write = new BatchQuery([
+      {
+        text: `WITH hc AS (
+                 INSERT INTO event_counts_hour AS x (tenant, hour, action, target_type, count)
+                 SELECT t, h, a, tt, n FROM json_to_recordset($1::json) AS c(t text, h int4, a text, tt text, n int8)
+                 ON CONFLICT (tenant, hour, action, target_type) DO UPDATE SET count = x.count + excluded.count
+               ), ac AS (
+                 INSERT INTO actor_counts_day AS x (tenant, day, actor_id, count)
+                 SELECT t, d, ac, n FROM json_to_recordset($2::json) AS c(t text, d int4, ac text, n int8)
+                 ON CONFLICT (tenant, day, actor_id) DO UPDATE SET count = x.count + excluded.count
+               )
+               UPDATE tenant_logs l SET size = u.s, range_hashes = decode(u.r, 'hex')
+                 FROM json_to_recordset($3::json) AS u(t text, s int8, r text)
+                WHERE l.tenant = u.t`,
+        values: [
+          JSON.stringify([...hourCounts.values()]),
+          JSON.stringify([...actorCounts.values()]),
+          JSON.stringify(heads),
+        ],
+      },
+      copyFrom('events', EVENT_COLUMNS),
+      copyFrom('log_leaves', LEAF_COLUMNS),
+      ...(nodes.count > 0 ? [copyFrom('merkle_nodes', NODE_COLUMNS)] : []),
+      'COMMIT',
+    ]);
+    const committed = write.start(client);
+    try {
+      const payloads = new BinaryRows(write.send);
+      for (const { event: e, seq, orderKey } of written) {
+        payloads
+          .row(EVENT_COLUMNS.length)
+          .text(e.tenant)
+          .int8(orderKey)
+          .int8(seq)
+          .int8(e.occurredMs)
+          .int8(e.receivedMs)
+          .text(toPgText(e.action))
+          .text(toPgText(e.actorId))
+          .text(toPgText(e.targetType))
+          .text(toPgText(e.targetId))
+          .text(e.outcome)
+          .text(toPgText(e.ip))
+          .text(e.body)
+          .tsvector(lexemePositions(e.searchText));
+      }
+      payloads.end();
+      const leaves = new BinaryRows(write.send);
+      for (const { event: e, seq, orderKey } of written) {
+        leaves
+          .row(LEAF_COLUMNS.length)
+          .text(e.tenant)
+          .int8(seq)
+          .text(toPgText(e.id))
+          .int8(orderKey)
+          .int8(e.occurredMs)
+          .int8(e.receivedMs)
+          .bytea(e.leafHash)
+          .bytea(e.inputDigest);
+      }
+      leaves.end();
+      if (nodes.count > 0) for (const message of nodes.end()) write.send(message);
+    } catch (error) {
+      write.fail('encoding failed');
+      await committed.catch(() => {});
+      throw error;
+    }
+    await committed;
     return results;
   }
 
