@@ -1,19 +1,13 @@
 // Export benchmark: `GET /api/v1/events/export` (NDJSON and CSV) of N events from a real `logbook serve` on SQLite,
 // downloaded and counted without keeping it. Reports rows/s and the server's resident memory while exporting (sampled
 // from /proc every 50 ms): before, peak, and at 10/50/90% of the rows, which is flat when memory is constant.
-import fs from 'node:fs';
 import http from 'node:http';
 import { generateEvents } from './dataset.ts';
-import { machine, sendAll, startLogbook, writeResults } from './lib.ts';
+import { machine, rssMiB, sendAll, startLogbook, writeResults } from './lib.ts';
 
 const BATCH = 1000;
 const CONCURRENCY = 4;
 const FORMATS = ['ndjson', 'csv'] as const;
-
-const rssMiB = (pid: number): number => {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Math.round(Number(m[1]) / 1024) : 0;
-};
 
 interface ExportRun {
   format: string;

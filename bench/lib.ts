@@ -19,6 +19,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** A process's resident memory now (VmRSS), in MiB; 0 once it has exited. */
+export function rssMiB(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : 0;
+  } catch {
+    return 0;
+  }
+}
+
 export interface ServerHandle {
   url: string;
   key: string;
@@ -65,12 +75,8 @@ export async function startLogbook(env: Record<string, string> = {}): Promise<Se
     child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
   });
   let peak = 0;
-  const statusFile = `/proc/${child.pid}/status`;
   const sampler = setInterval(() => {
-    try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(statusFile, 'utf8'));
-      if (m) peak = Math.max(peak, Number(m[1]) / 1024);
-    } catch {}
+    peak = Math.max(peak, rssMiB(child.pid!));
   }, 100);
   return {
     url: `http://127.0.0.1:${port}`,

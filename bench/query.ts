@@ -13,6 +13,7 @@ import {
   getJson,
   machine,
   processCpuMs,
+  rssMiB,
   type ServerHandle,
   sendAll,
   startLogbook,
@@ -51,11 +52,6 @@ interface LoadSegment {
   rssMiB: number;
   storeMiB: number;
   loadAverage: number;
-}
-
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Math.round(Number(m[1]) / 1024) : 0;
 }
 
 function dirMiB(dir: string): number {

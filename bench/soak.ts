@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { machine, startLogbook, writeResults } from './lib.ts';
+import { machine, rssMiB, startLogbook, writeResults } from './lib.ts';
 
 /** The searches are timed apart: an actor lookup, a full-text phrase and an action prefix cost very differently. */
 type Op =
@@ -87,11 +87,6 @@ const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return Math.round(sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]! * 10) / 10;
 };
-
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Math.round(Number(m[1]) / 1024) : 0;
-}
 
 /** The server's event-loop delay since the last call: SIGUSR2 makes bench/loop-delay.mjs append one line. */
 async function loopDelay(pid: number, file: string): Promise<Minute['loopDelay']> {

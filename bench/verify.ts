@@ -3,7 +3,7 @@
 // measure). Reports events/s (medians of 3), CPU time (the machine is shared: wall time alone says little), the load
 // average at each run, and the verifier's peak RSS. LOGBOOK_BENCH_REPO runs another checkout's verifier on the same
 // data (before/after comparisons in one session). Run as a script, this file is that in-process child.
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -49,6 +49,19 @@ function sampleRss(pid: number): { stop(): number } {
   };
 }
 
+/** A child's exit code and everything it wrote to stdout. */
+async function outputOf(child: ChildProcess): Promise<{ code: number | null; out: string }> {
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    out += chunk;
+  });
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', resolve);
+  });
+  return { code, out };
+}
+
 async function runVerify(dataDir: string): Promise<VerifyRun> {
   const started = performance.now();
   const child = spawn(
@@ -61,14 +74,7 @@ async function runVerify(dataDir: string): Promise<VerifyRun> {
     },
   );
   const rss = sampleRss(child.pid!);
-  let out = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    out += chunk;
-  });
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', resolve);
-  });
+  const { code, out } = await outputOf(child);
   const wallSeconds = (performance.now() - started) / 1000;
   const peakRssMiB = rss.stop();
   if (code !== 0) throw new Error(`logbook verify exited with ${code}: ${out}`);
@@ -143,14 +149,7 @@ async function runInProcess(dataDir: string): Promise<InProcessRun[]> {
     env: process.env,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  let out = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    out += chunk;
-  });
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', resolve);
-  });
+  const { code, out } = await outputOf(child);
   if (code !== 0) throw new Error(`in-process verify exited with ${code}: ${out}`);
   return JSON.parse(out) as InProcessRun[];
 }

@@ -5,22 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestApp, sampleEvent, type TestApp } from './helpers.ts';
 import { BACKENDS } from './support-backends.ts';
 import { type Appended, append, iso, list, post, type WireEvent, walk } from './support-events.ts';
+import { seededRandom } from './support-random.ts';
 
 const SEED_COUNT = 2000;
 const PAGE = 37;
 const ACTORS = ['alice', 'bob', 'carol', 'dave'];
-
-/** Deterministic PRNG (mulberry32) so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Seeded {
   id: string;
@@ -47,7 +36,7 @@ describe.each(BACKENDS)('pagination under concurrent writes on %s', (backend) =>
     }));
     // Post in a shuffled order so that arrival order is not time order.
     const order = events.map((_, i) => i);
-    const rand = prng(42);
+    const rand = seededRandom(42);
     for (let i = order.length - 1; i > 0; i--) {
       const j = Math.floor(rand() * (i + 1));
       [order[i], order[j]] = [order[j]!, order[i]!];
@@ -76,7 +65,7 @@ describe.each(BACKENDS)('pagination under concurrent writes on %s', (backend) =>
    * what the writer wrote.
    */
   async function walkWhileWriting(query: Record<string, string | number>, seed: number) {
-    const rand = prng(seed);
+    const rand = seededRandom(seed);
     const pending: Promise<Appended[]>[] = [];
     const writes: Promise<Appended[]>[] = [];
     const lo = BASE;

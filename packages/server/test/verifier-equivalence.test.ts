@@ -23,7 +23,7 @@ import {
   utf8Encode,
   verifierKeyString,
 } from '@logbook/protocol';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EventBody, prepareEvent } from '../src/domain/event.ts';
 import { checkpointOrigin } from '../src/services/integrity.ts';
@@ -37,6 +37,8 @@ import {
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.ts';
 import type { LogEntryRow, Store } from '../src/store/store.ts';
 import { tempDir } from './helpers.ts';
+import { seededRandom } from './support-random.ts';
+import { tamperedCopy } from './support-tamper.ts';
 
 // ---------------------------------------------------------------------------------------------
 // The reference: the verifier as it was before the fast path (unchanged but for its name).
@@ -343,18 +345,6 @@ async function referenceVerifyStore(store: Store, options: VerifyOptions): Promi
 // ---------------------------------------------------------------------------------------------
 // A store written through the port, then tampered with directly in SQLite.
 
-/** mulberry32 */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const T0 = Date.UTC(2026, 5, 1);
 const SIZES: Record<string, number> = { acme: 700, globex: 300, tiny: 3 };
 const TENANTS = Object.keys(SIZES);
@@ -414,7 +404,7 @@ beforeAll(async () => {
   pinned = verifierKeyString(key.name, key.publicKey);
   const store = new SqliteStore({ file: pristine });
   await store.migrate();
-  const random = rng(7);
+  const random = seededRandom(7);
   const next: Record<string, number> = {};
   for (const tenant of TENANTS) {
     next[tenant] = 0;
@@ -453,20 +443,8 @@ afterAll(() => {
 });
 
 type Db = Database.Database;
-let copies = 0;
-
 /** A copy of the pristine database with `tamper` applied to it directly. */
-function tampered(tamper: (db: Db) => void): string {
-  const file = path.join(dir, `case-${copies++}.db`);
-  fs.copyFileSync(pristine, file);
-  const db = new Database(file);
-  try {
-    tamper(db);
-  } finally {
-    db.close();
-  }
-  return file;
-}
+const tampered = (tamper: (db: Db) => void): string => tamperedCopy(pristine, tamper);
 
 function bodyOf(db: Db, tenant: string, seq: number): Record<string, unknown> {
   const row = db.prepare('SELECT body FROM events WHERE tenant = ? AND seq = ?').get(tenant, seq) as {
@@ -805,7 +783,7 @@ describe('the fast verifier reports exactly what the previous verifier reports',
   });
 
   it('random combinations of the above', async () => {
-    const random = rng(99);
+    const random = seededRandom(99);
     const int = (n: number) => Math.floor(random() * n);
     const ops: ((db: Db) => void)[] = [
       (db) => {

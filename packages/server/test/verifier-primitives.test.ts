@@ -28,19 +28,9 @@ import {
 } from '../src/services/verifier.ts';
 import type { LogEntryRow, PackedLogWindow } from '../src/store/store.ts';
 import { tempDir } from './helpers.ts';
+import { seededRandom } from './support-random.ts';
 
-/** mulberry32 */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = rng(20261122);
+const random = seededRandom(20261122);
 const int = (n: number) => Math.floor(random() * n);
 const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
 const bytes = (n: number) => Uint8Array.from({ length: n }, () => int(256));

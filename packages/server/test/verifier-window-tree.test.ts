@@ -19,7 +19,7 @@ import {
   utf8Encode,
   verifierKeyString,
 } from '@logbook/protocol';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareEvent } from '../src/domain/event.ts';
 import { checkpointOrigin } from '../src/services/integrity.ts';
@@ -37,20 +37,10 @@ import {
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.ts';
 import type { PackedLogWindow } from '../src/store/store.ts';
 import { tempDir } from './helpers.ts';
+import { seededRandom } from './support-random.ts';
+import { tamperedCopy } from './support-tamper.ts';
 
-/** mulberry32 */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const random = rng(2026);
+const random = seededRandom(2026);
 const int = (n: number) => Math.floor(random() * n);
 const bytes = (n: number) => Uint8Array.from({ length: n }, () => int(256));
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -245,18 +235,8 @@ afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-let copies = 0;
-function tampered(tamper: (db: Database.Database) => void): string {
-  const file = path.join(dir, `case-${copies++}.db`);
-  fs.copyFileSync(pristine, file);
-  const db = new Database(file);
-  try {
-    tamper(db);
-  } finally {
-    db.close();
-  }
-  return file;
-}
+/** A copy of the pristine database with `tamper` applied to it directly. */
+const tampered = (tamper: (db: Database.Database) => void): string => tamperedCopy(pristine, tamper);
 
 async function findings(file: string, options: Partial<VerifyOptions>): Promise<Finding[]> {
   const store = new SqliteStore({ file, readonly: true });

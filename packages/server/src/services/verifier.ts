@@ -234,22 +234,7 @@ export class MutableCompactRange {
 
   /** Appends the 32-byte leaf hash at leaf[at]; reports every interior node it completes, bottom-up, to `sink`. */
   append(leaf: Uint8Array, at: number, sink: NodeSink | null): void {
-    const current = this.current;
-    const stack = this.stack;
-    for (let i = 0; i < 32; i++) current[i] = leaf[at + i]!;
-    let index = this.size;
-    let level = 0;
-    // An odd index is a right child: its left sibling is the last perfect subtree in the range.
-    while (index % 2 === 1) {
-      this.depth -= 1;
-      hashChildrenInto(stack, this.depth * 32, current, 0, current, 0);
-      level += 1;
-      index = (index - 1) / 2;
-      sink?.node(level, index, current);
-    }
-    stack.set(current, this.depth * 32);
-    this.depth += 1;
-    this.size += 1;
+    this.push(0, leaf, at, sink);
   }
 
   /**
@@ -258,13 +243,19 @@ export class MutableCompactRange {
    * 2^level, so that the subtree is aligned.
    */
   appendSubtree(level: number, hash: Uint8Array, at: number, sink: NodeSink | null): void {
-    const width = 2 ** level;
-    if (level === 0 || this.size % width !== 0)
+    if (level === 0 || this.size % 2 ** level !== 0)
       throw new RangeError(`no aligned subtree of level ${level} here`);
+    this.push(level, hash, at, sink);
+  }
+
+  /** Pushes an aligned node of `level` (a leaf at 0) and merges the completed subtrees left of it. */
+  private push(level: number, hash: Uint8Array, at: number, sink: NodeSink | null): void {
+    const width = 2 ** level;
     const current = this.current;
     const stack = this.stack;
     for (let i = 0; i < 32; i++) current[i] = hash[at + i]!;
     let index = this.size / width;
+    // An odd index is a right child: its left sibling is the last perfect subtree in the range.
     while (index % 2 === 1) {
       this.depth -= 1;
       hashChildrenInto(stack, this.depth * 32, current, 0, current, 0);

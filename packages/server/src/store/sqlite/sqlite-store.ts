@@ -178,12 +178,8 @@ export class SqliteStore implements Store {
   }
 
   async listEvents(page: EventPageRequest): Promise<EventPage> {
-    const query = selectEvents(
-      'e.order_key, e.seq, e.body, e.leaf_hash',
-      this.withExactActions(page.filter),
-      page.order,
-      page.after,
-    );
+    const filter = this.withExactActions(page.filter);
+    const query = selectEvents('e.order_key, e.seq, e.body, e.leaf_hash', filter, page.order, page.after);
     const raws = this.runSearch(() =>
       this.stmt(`${query.sql} LIMIT ?`, true).all(...query.params, page.limit + 1),
     ) as EventRowRaw[];
@@ -192,7 +188,7 @@ export class SqliteStore implements Store {
     return {
       rows,
       lastOrderKey: more ? rows[rows.length - 1]!.orderKey : null,
-      ...(page.includeTotal ? { total: await this.countEvents(page.filter) } : {}),
+      ...(page.includeTotal ? { total: await this.countEvents(filter) } : {}),
     };
   }
 
