@@ -242,6 +242,25 @@ describe.each(BACKENDS)('hostile input on %s', (backend) => {
       expect((stored.details as { k: string }).k).toHaveLength(65_536 - 8);
     });
 
+    it('the details limit is exact in bytes for 3-byte and 4-byte (astral) characters', async () => {
+      // {"k":"…"} is 8 bytes around the string: "€" is 3 bytes of UTF-8 (one UTF-16 unit), "😀" 4 bytes (two units).
+      for (const [char, bytes] of [
+        ['€', 3],
+        ['😀', 4],
+      ] as const) {
+        const fits = Math.floor((65_536 - 8) / bytes);
+        const over = Math.ceil((65_536 - 8 + 1) / bytes);
+        expectError(
+          await postJson(sampleEvent({ details: { k: char.repeat(over) } })),
+          400,
+          'VALIDATION_FAILED',
+        );
+        const [ok] = await writeValid(sampleEvent({ details: { k: char.repeat(fits) } }));
+        const stored = (await get(t, `/api/v1/events/${ok!.id}`)).json() as WireEvent;
+        expect((stored.details as { k: string }).k).toBe(char.repeat(fits));
+      }
+    });
+
     it('multi-byte characters count as bytes toward the details limit', async () => {
       // 30 000 × "é" (2 bytes) is 60 000 bytes; 40 000 × "€" (3 bytes) is 120 000 bytes.
       await writeValid(sampleEvent({ details: { text: 'é'.repeat(30_000) } }));

@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type PreparedEvent, prepareEvent } from '../src/domain/event.ts';
 import { prepareLogEntry } from '../src/domain/log-entry.ts';
+import { AppendQueue } from '../src/services/append-queue.ts';
 import { storeFailure } from '../src/store/failures.ts';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.ts';
 import type { AppendResult } from '../src/store/store.ts';
@@ -146,6 +147,66 @@ describe('SQLite writer thread', () => {
     const expected = leaves.reduce((range, leaf) => appendLeaf(range, leaf).range, emptyCompactRange());
     const head = await store.getTreeHead('default');
     expect(Buffer.from(rootOf(head.range)).equals(Buffer.from(rootOf(expected)))).toBe(true);
+  });
+
+  it('the group-commit queue keeps a second group waiting at the thread while one commits, never a third', async () => {
+    const { store, file } = await openStore();
+    const inline = new SqliteStore({ file: `${file}-inline`, writerThread: false });
+    stores.push(inline);
+    await inline.migrate();
+    for (const [subject, pipelined] of [
+      [store, 2],
+      [inline, 1],
+    ] as const) {
+      expect(subject.capabilities.pipelinedCommits).toBe(pipelined);
+      // Watch the real store's appends: how many group commits the queue has handed over and not seen answered.
+      let inFlight = 0;
+      let most = 0;
+      const append = subject.appendEvents.bind(subject);
+      subject.appendEvents = async (requests) => {
+        most = Math.max(most, ++inFlight);
+        try {
+          return await append(requests);
+        } finally {
+          inFlight--;
+        }
+      };
+      const queue = new AppendQueue(subject);
+      const answers: Promise<AppendResult>[] = [];
+      for (let r = 0; r < 12; r++) {
+        answers.push(
+          queue.submit({
+            events: Array.from({ length: 300 }, (_, i) => event({ description: `r${r} e${i}` })),
+          }),
+        );
+        await new Promise((resolve) => setImmediate(resolve)); // one request per turn, as from separate sockets
+      }
+      const results = await Promise.all(answers);
+      await queue.drain();
+      expect(most).toBe(pipelined);
+      // Submission order is commit order: seqs ascend request by request, without gaps.
+      expect(results.flatMap((result) => rowsOf(result).map((row) => row.seq))).toEqual(
+        Array.from({ length: 3600 }, (_, i) => i),
+      );
+    }
+  });
+
+  it('allots unique order keys in milliseconds another connection has written to since', async () => {
+    const { store, file } = await openStore();
+    const other = new SqliteStore({ file, writerThread: false });
+    stores.push(other);
+    const at = (ms: number) => event({ occurredAt: new Date(T0 + ms).toISOString() });
+    await store.appendEvents([{ events: [at(0)] }]);
+    await other.appendEvents([{ events: [at(5), at(5)] }]);
+    // The thread's own highest key is in T0's millisecond: it must see the other connection's keys at T0 + 5 ms.
+    const results = await store.appendEvents([{ events: [at(5), at(6), at(5)] }]);
+    expect(rowsOf(results[0])).toHaveLength(3);
+    const db = new Database(file, { readonly: true });
+    const keys = db
+      .prepare('SELECT count(*) AS n, count(DISTINCT order_key) AS distinctKeys FROM events')
+      .get();
+    db.close();
+    expect(keys).toEqual({ n: 6, distinctKeys: 6 });
   });
 
   it('maps a storage failure from the thread like one from the main thread', () => {

@@ -72,6 +72,11 @@ function checkJsonField(field: string, value: unknown, maxBytes: number): void {
   }
 }
 
+function checkLimits(input: EventInput, prefix: string): void {
+  checkJsonField(`${prefix}/details`, input.details, EVENT_LIMITS.maxDetailsBytes);
+  checkJsonField(`${prefix}/changes`, input.changes, EVENT_LIMITS.maxChangesBytes);
+}
+
 /** Canonical JSON of client data; what cannot be canonical (a lone UTF-16 surrogate) is the client's 400. */
 function canonicalOrReject(value: unknown, prefix: string): string {
   try {
@@ -124,8 +129,6 @@ export function prepareEvent(
   options: { receivedMs: number; defaultTenant?: string; fieldPrefix?: string },
 ): PreparedEvent {
   const prefix = options.fieldPrefix ?? 'body';
-  checkJsonField(`${prefix}/details`, input.details, EVENT_LIMITS.maxDetailsBytes);
-  checkJsonField(`${prefix}/changes`, input.changes, EVENT_LIMITS.maxChangesBytes);
   const tenant = input.tenant ?? options.defaultTenant ?? DEFAULT_TENANT;
   const occurredMs =
     input.occurredAt === undefined
@@ -136,7 +139,7 @@ export function prepareEvent(
   const body: EventBody = {
     id,
     tenant,
-    occurredAt: toIso(occurredMs),
+    occurredAt: input.occurredAt === undefined ? toIso(occurredMs) : isoOf(input.occurredAt, occurredMs),
     receivedAt: toIso(options.receivedMs),
     action: input.action,
     actor: input.actor,
@@ -147,7 +150,7 @@ export function prepareEvent(
     ...(input.context ? { context: input.context } : {}),
     ...(input.details ? { details: input.details } : {}),
   };
-  const canonical = canonicalOrReject(body, prefix);
+  const canonical = canonicalBody(input, body, prefix);
   return {
     id,
     tenant,
@@ -160,7 +163,7 @@ export function prepareEvent(
     outcome: body.outcome,
     ip: body.context?.ip ?? null,
     body: canonical,
-    leafHash: hashLeaf(new TextEncoder().encode(canonical)),
+    leafHash: hashLeaf(Buffer.from(canonical, 'utf8')),
     inputDigest: clientId
       ? createHash('sha256')
           .update(canonicalOrReject({ ...input, tenant }, prefix))
@@ -169,6 +172,42 @@ export function prepareEvent(
     searchText: searchTextOf(body),
   };
 }
+
+/**
+ * The canonical JSON of the body after the details/changes limits. Canonical JSON of a value is exactly as long as
+ * JSON.stringify's (only the key order differs), and details and changes are parts of the body: a body within the
+ * smaller limit needs no separate measurement (it cost a second serialisation of every event). The checks run
+ * first when the body is larger or cannot be serialised, so the same input always gets the same error.
+ */
+function canonicalBody(input: EventInput, body: EventBody, prefix: string): string {
+  if (
+    depthOf(input.details, EVENT_LIMITS.maxNestingDepth) > EVENT_LIMITS.maxNestingDepth ||
+    depthOf(input.changes, EVENT_LIMITS.maxNestingDepth) > EVENT_LIMITS.maxNestingDepth
+  )
+    checkLimits(input, prefix);
+  let canonical: string;
+  try {
+    canonical = canonicalJson(body);
+  } catch {
+    checkLimits(input, prefix);
+    return canonicalOrReject(body, prefix);
+  }
+  // UTF-8 bytes are at most 3 per UTF-16 unit: a short body cannot hold an oversized part.
+  if (
+    canonical.length * 3 > EVENT_LIMITS.maxDetailsBytes &&
+    Buffer.byteLength(canonical) > EVENT_LIMITS.maxDetailsBytes
+  )
+    checkLimits(input, prefix);
+  return canonical;
+}
+
+/** The stored form of a client's time: its own text when that is already the canonical form, as it mostly is. */
+function isoOf(text: string, ms: number): string {
+  return CANONICAL_ISO.test(text) ? text : toIso(ms);
+}
+
+/** What Date.prototype.toISOString writes for years 0–9999; parseIsoTime has checked that the date exists. */
+const CANONICAL_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /** The wire event from its stored body plus the log fields. */
 export function eventFromStored(body: string, seq: number, leafHash: Uint8Array): AuditEvent {

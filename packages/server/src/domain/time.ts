@@ -55,7 +55,13 @@ export function requireIsoTime(field: string, text: string, allowDateOnly: boole
   return ms;
 }
 
-export const toIso = (ms: number): string => new Date(ms).toISOString();
+// Every event of a request shares its receive time: the last conversion is kept (toISOString is ~0.6 µs).
+let lastIso = { ms: Number.NaN, iso: '' };
+
+export function toIso(ms: number): string {
+  if (ms !== lastIso.ms) lastIso = { ms, iso: new Date(ms).toISOString() };
+  return lastIso.iso;
+}
 
 /**
  * Events are ordered by an integer key: occurrence millisecond << 20 | arrival counter. One B-tree

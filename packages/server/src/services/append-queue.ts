@@ -15,6 +15,8 @@ export interface GroupWriter<Req, Res> {
   write(requests: Req[]): Promise<Res[]>;
   /** Entries in one request (what the limits count). */
   sizeOf(request: Req): number;
+  /** Writes that may be in flight at once; the writer commits them in the order they were started. Default 1. */
+  readonly pipelinedCommits?: number;
 }
 
 export interface AppendQueueOptions {
@@ -33,7 +35,8 @@ export const DEFAULT_QUEUE_OPTIONS: AppendQueueOptions = {
 export class AppendQueue<Req = AppendRequest, Res = AppendResult> {
   private pending: Pending<Req, Res>[] = [];
   private pendingEvents = 0;
-  private flushing: Promise<void> | null = null;
+  /** Group commits handed to the writer and not yet answered (at most writer.pipelinedCommits). */
+  private readonly inFlight = new Set<Promise<void>>();
   private scheduled = false;
   private readonly writer: GroupWriter<Req, Res>;
   /** Called after each commit with the requests it made durable (the live tail's wake-up). */
@@ -49,6 +52,7 @@ export class AppendQueue<Req = AppendRequest, Res = AppendResult> {
         : ({
             write: (requests: AppendRequest[]) => store.appendEvents(requests),
             sizeOf: (request: AppendRequest) => request.events.length,
+            pipelinedCommits: store.capabilities.pipelinedCommits,
           } as unknown as GroupWriter<Req, Res>);
   }
 
@@ -70,15 +74,17 @@ export class AppendQueue<Req = AppendRequest, Res = AppendResult> {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.flushing) return;
+    if (this.scheduled || this.inFlight.size >= (this.writer.pipelinedCommits ?? 1)) return;
     this.scheduled = true;
     // setImmediate lets every request already parsed in this turn of the event loop join the same commit.
     setImmediate(() => {
       this.scheduled = false;
-      this.flushing = this.flush().finally(() => {
-        this.flushing = null;
+      if (this.pending.length === 0) return;
+      const flushing = this.flush().finally(() => {
+        this.inFlight.delete(flushing);
         if (this.pending.length > 0) this.schedule();
       });
+      this.inFlight.add(flushing);
     });
   }
 
@@ -113,8 +119,10 @@ export class AppendQueue<Req = AppendRequest, Res = AppendResult> {
 
   /** Resolves once everything submitted so far is committed (used at shutdown). */
   async drain(): Promise<void> {
-    while (this.flushing || this.scheduled || this.pending.length > 0) {
-      await (this.flushing ?? new Promise((resolve) => setImmediate(resolve)));
+    while (this.inFlight.size > 0 || this.scheduled || this.pending.length > 0) {
+      await (this.inFlight.size > 0
+        ? Promise.all(this.inFlight)
+        : new Promise((resolve) => setImmediate(resolve)));
     }
   }
 }

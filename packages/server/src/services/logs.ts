@@ -56,6 +56,7 @@ export class LogService {
           return requests.map(() => undefined);
         },
         sizeOf: (request) => request.length,
+        pipelinedCommits: store.capabilities.pipelinedCommits,
       },
       { maxEventsPerCommit: 20_000, maxPendingEvents: 400_000 },
     );

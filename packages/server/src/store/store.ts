@@ -11,6 +11,11 @@ export interface StoreCapabilities {
   /** Several Logbook processes may share this store. */
   readonly multiProcess: boolean;
   readonly name: string;
+  /**
+   * Group commits that may be handed to appendEvents/appendLogs before the first has resolved: the store commits them
+   * one after another, in the order they were handed over. 1 = one at a time.
+   */
+  readonly pipelinedCommits: number;
 }
 
 /** One client request's events, appended all-or-nothing. */

@@ -198,7 +198,7 @@ interface WrittenEvent {
 }
 
 export class PostgresStore implements Store {
-  readonly capabilities: StoreCapabilities = { name: 'postgres', multiProcess: true };
+  readonly capabilities: StoreCapabilities = { name: 'postgres', multiProcess: true, pipelinedCommits: 1 };
   /** The pool, for tests and tools that need SQL the port does not offer (partition maintenance, benchmarks). */
   readonly pool: pg.Pool;
   private readonly identity: PostgresIdentity;

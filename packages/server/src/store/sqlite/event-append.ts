@@ -44,8 +44,15 @@ function findConflict(
 
 export class EventAppender {
   private readonly statements: StatementCache;
+  /**
+   * At least the highest order key in the table while `dataVersion` holds: a key above it needs no probe for the
+   * millisecond's next free key, which is most events (they arrive roughly in time order). Only ever too high after
+   * a rollback (then it costs probes, never a wrong key); re-read whenever another connection has committed.
+   */
+  private highestKey: bigint | null = null;
+  private dataVersion: number | null = null;
 
-  constructor(db: Database.Database) {
+  constructor(private readonly db: Database.Database) {
     this.statements = new StatementCache(db);
   }
 
@@ -57,8 +64,15 @@ export class EventAppender {
   appendInTransaction(requests: AppendRequest[]): AppendResult[] {
     // Each touched tenant's compact range, advanced in memory and written back once per transaction.
     const ranges = new Map<string, CompactRange>();
-    const hourCounts = new Map<string, number>();
-    const actorCounts = new Map<string, number>();
+    // Rollup rows this transaction adds to, by key: their statement parameters and the count to add.
+    const hourCounts = new Map<string, { params: SqlParam[]; count: number }>();
+    const actorCounts = new Map<string, { params: SqlParam[]; count: number }>();
+    const count = (counts: Map<string, { params: SqlParam[]; count: number }>, params: SqlParam[]): void => {
+      const key = JSON.stringify(params); // not a join: ids may hold any character
+      const entry = counts.get(key);
+      if (entry) entry.count++;
+      else counts.set(key, { params, count: 1 });
+    };
     const lateTenants = new Set<string>();
     const results: AppendResult[] = [];
     const findById = this.stmt(
@@ -68,6 +82,7 @@ export class EventAppender {
       'SELECT max(order_key) AS k FROM events WHERE order_key >= ? AND order_key < ?',
       true,
     );
+    const highest = this.stmt('SELECT max(order_key) AS k FROM events', true);
     const insert = this.stmt(
       `INSERT INTO events (order_key, tenant, seq, id, occurred_ms, received_ms, action, actor_id, target_type, target_id,
          outcome, ip, body, leaf_hash, input_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -84,18 +99,29 @@ export class EventAppender {
       return row ? decodeRange(row.size, row.range_hashes) : { size: 0, hashes: [] };
     };
 
-    // The next free key of each millisecond this transaction wrote to: one index probe per millisecond, not per event.
+    // PRAGMA data_version moves only when another connection commits; this one holds the write lock from here on.
+    const dataVersion = this.db.pragma('data_version', { simple: true }) as number;
+    if (this.highestKey === null || dataVersion !== this.dataVersion) {
+      this.highestKey = (highest.get() as { k: bigint | null }).k ?? -1n;
+      this.dataVersion = dataVersion;
+    }
+    // The next free key of each millisecond this transaction wrote to: one index probe per millisecond, not per event,
+    // and none for a millisecond above every stored key.
     const nextKeys = new Map<bigint, bigint>();
     const nextOrderKey = (occurredMs: number): bigint => {
       let floor = orderKeyFloor(occurredMs);
       for (;;) {
         let next = nextKeys.get(floor);
         if (next === undefined) {
-          const found = (maxKey.get(floor, floor + COUNTER_SPAN) as { k: bigint | null }).k;
+          const found =
+            floor > this.highestKey!
+              ? null
+              : (maxKey.get(floor, floor + COUNTER_SPAN) as { k: bigint | null }).k;
           next = found === null ? floor : found + 1n;
         }
         if (next < floor + COUNTER_SPAN) {
           nextKeys.set(floor, next + 1n);
+          if (next > this.highestKey!) this.highestKey = next;
           return next;
         }
         floor += COUNTER_SPAN; // this millisecond is full: spill into the next one
@@ -181,18 +207,16 @@ export class EventAppender {
         );
         insertText.run(orderKey, event.searchText);
         insertKeys.run(orderKey, eventKeyTokens(event));
-        const hourKey = JSON.stringify([
+        count(hourCounts, [
           event.tenant,
           Math.floor(event.occurredMs / HOUR_MS),
           event.action,
           event.targetType ?? '',
         ]);
-        hourCounts.set(hourKey, (hourCounts.get(hourKey) ?? 0) + 1);
         const day = Math.floor(event.occurredMs / DAY_MS);
         // Written into a day stats may hold kept sums for (closed-rollups.ts): tell it through the tenant's counter.
         if (day < Math.floor(event.receivedMs / DAY_MS)) lateTenants.add(event.tenant);
-        const actorKey = JSON.stringify([event.tenant, day, event.actorId]);
-        actorCounts.set(actorKey, (actorCounts.get(actorKey) ?? 0) + 1);
+        count(actorCounts, [event.tenant, day, event.actorId]);
         const row: AppendedRow = {
           id: event.id,
           tenant: event.tenant,
@@ -212,16 +236,16 @@ export class EventAppender {
       `INSERT INTO event_counts_hour (tenant, hour, action, target_type, count) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (tenant, hour, action, target_type) DO UPDATE SET count = count + excluded.count`,
     );
-    for (const [key, n] of hourCounts) upsertHour.run(...(JSON.parse(key) as SqlParam[]), n);
+    for (const { params, count } of hourCounts.values()) upsertHour.run(...params, count);
     const upsertActor = this.stmt(
       `INSERT INTO actor_counts_day (tenant, day, actor_id, count) VALUES (?, ?, ?, ?)
        ON CONFLICT (tenant, day, actor_id) DO UPDATE SET count = count + excluded.count`,
     );
-    for (const [key, n] of actorCounts) upsertActor.run(...(JSON.parse(key) as SqlParam[]), n);
+    for (const { params, count } of actorCounts.values()) upsertActor.run(...params, count);
     // Each tenant's distinct actions, for action prefixes (migration 0010): one row per action, written once.
     const actions = new Map<string, [string, string]>();
-    for (const key of hourCounts.keys()) {
-      const [tenant, , action] = JSON.parse(key) as [string, number, string];
+    for (const { params } of hourCounts.values()) {
+      const [tenant, , action] = params as [string, number, string];
       actions.set(JSON.stringify([tenant, action]), [tenant, action]);
     }
     const noteAction = this.stmt('INSERT OR IGNORE INTO event_actions (tenant, action) VALUES (?, ?)');

@@ -12,9 +12,16 @@ const KEY_TOKEN_PREFIXES = { actor: 'a', targetType: 'y', targetId: 'i', target:
 
 const hex = (value: string) => Buffer.from(value, 'utf8').toString('hex');
 
+// Every token of an event, and mostly every event of a group, has the same tenant: its hex is kept.
+let lastTenant = { tenant: '', hex: '' };
+function tenantHex(tenant: string): string {
+  if (tenant !== lastTenant.tenant) lastTenant = { tenant, hex: hex(tenant) };
+  return lastTenant.hex;
+}
+
 /** One exact-key token (migration 0008 builds the same text in SQL): hex never contains 'x', the separator. */
 function keyToken(kind: keyof typeof KEY_TOKEN_PREFIXES, tenant: string, ...values: string[]): string {
-  return `${KEY_TOKEN_PREFIXES[kind]}${hex(tenant)}x${values.map(hex).join('x')}`;
+  return `${KEY_TOKEN_PREFIXES[kind]}${tenantHex(tenant)}x${values.map(hex).join('x')}`;
 }
 
 /** The events_keys text of one event: its actor, target and action keys as tokens. */
@@ -25,15 +32,16 @@ export function eventKeyTokens(event: {
   targetType: string | null;
   targetId: string | null;
 }): string {
-  const tokens = [
-    keyToken('actor', event.tenant, event.actorId),
-    keyToken('action', event.tenant, event.action),
-  ];
-  if (event.targetType !== null) tokens.push(keyToken('targetType', event.tenant, event.targetType));
-  if (event.targetId !== null) tokens.push(keyToken('targetId', event.tenant, event.targetId));
-  if (event.targetType !== null && event.targetId !== null)
-    tokens.push(keyToken('target', event.tenant, event.targetType, event.targetId));
-  return tokens.join(' ');
+  // Each value is hex-encoded once (the target's type and id appear in two tokens each); same text as keyToken.
+  const p = KEY_TOKEN_PREFIXES;
+  const tenant = tenantHex(event.tenant);
+  let tokens = `${p.actor}${tenant}x${hex(event.actorId)} ${p.action}${tenant}x${hex(event.action)}`;
+  const type = event.targetType === null ? null : hex(event.targetType);
+  const id = event.targetId === null ? null : hex(event.targetId);
+  if (type !== null) tokens += ` ${p.targetType}${tenant}x${type}`;
+  if (id !== null) tokens += ` ${p.targetId}${tenant}x${id}`;
+  if (type !== null && id !== null) tokens += ` ${p.target}${tenant}x${type}x${id}`;
+  return tokens;
 }
 
 /**
