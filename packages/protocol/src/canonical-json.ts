@@ -58,7 +58,28 @@ function serializeString(value: string, stack: PathStack): string {
   return JSON.stringify(value);
 }
 
-function serialize(input: unknown, stack: PathStack, key: string, seen: Set<object>): string {
+/**
+ * Sorts property names in place by UTF-16 code units (what `<` compares). Objects have few keys: an insertion sort
+ * allocates nothing, where Array.prototype.sort allocated its work state for every object of every event.
+ */
+function sortNames(names: string[]): string[] {
+  for (let i = 1; i < names.length; i++) {
+    const name = names[i]!;
+    let j = i - 1;
+    while (j >= 0 && names[j]! > name) {
+      names[j + 1] = names[j]!;
+      j--;
+    }
+    names[j + 1] = name;
+  }
+  return names;
+}
+
+/**
+ * `ancestors` holds the objects being serialised above this one (for circular references): a stack as deep as the
+ * value, searched linearly, where a Set reallocated its table as it grew and shrank on every nested object.
+ */
+function serialize(input: unknown, stack: PathStack, key: string | number, ancestors: object[]): string {
   let value = input;
   // Honour toJSON (e.g. Date -> ISO string) so the result matches what JSON.stringify would store.
   if (
@@ -66,7 +87,7 @@ function serialize(input: unknown, stack: PathStack, key: string, seen: Set<obje
     typeof value === 'object' &&
     typeof (value as { toJSON?: unknown }).toJSON === 'function'
   ) {
-    value = (value as { toJSON: (key: string) => unknown }).toJSON.call(value, key);
+    value = (value as { toJSON: (key: string) => unknown }).toJSON.call(value, String(key));
   }
   switch (typeof value) {
     case 'string':
@@ -94,13 +115,13 @@ function serialize(input: unknown, stack: PathStack, key: string, seen: Set<obje
   if (proto !== Object.prototype && proto !== Array.prototype && proto !== null) {
     // Boxed primitives serialise as their primitive value, as in JSON.stringify.
     if (object instanceof Number || object instanceof String || object instanceof Boolean) {
-      return serialize(object.valueOf(), stack, key, seen);
+      return serialize(object.valueOf(), stack, key, ancestors);
     }
     const tag = Object.prototype.toString.call(object);
     if (OPAQUE_OBJECT_TAGS.has(tag) || ArrayBuffer.isView(object)) invalid(stack, `a ${tag.slice(8, -1)}`);
   }
-  if (seen.has(object)) invalid(stack, 'a circular reference');
-  seen.add(object);
+  if (ancestors.includes(object)) invalid(stack, 'a circular reference');
+  ancestors.push(object);
   try {
     if (Array.isArray(object)) {
       let out = '[';
@@ -112,7 +133,7 @@ function serialize(input: unknown, stack: PathStack, key: string, seen: Set<obje
           out += 'null';
         } else {
           stack.push(i);
-          out += serialize(element, stack, String(i), seen);
+          out += serialize(element, stack, i, ancestors);
           stack.pop();
         }
       }
@@ -120,20 +141,21 @@ function serialize(input: unknown, stack: PathStack, key: string, seen: Set<obje
     }
     const record = object as Record<string, unknown>;
     let out = '{';
-    let first = true;
-    // The default sort compares UTF-16 code units, exactly the order RFC 8785 section 3.2.3 requires.
-    for (const name of Object.keys(record).sort()) {
+    // sortNames compares UTF-16 code units, exactly the order RFC 8785 section 3.2.3 requires.
+    for (const name of sortNames(Object.keys(record))) {
       const member = record[name];
       // Like JSON.stringify: undefined members are omitted, so `{ a: undefined }` equals `{}`.
       if (member === undefined) continue;
       stack.push(name);
-      out += `${first ? '' : ','}${serializeString(name, stack)}:${serialize(member, stack, name, seen)}`;
+      if (out.length > 1) out += ',';
+      out += serializeString(name, stack);
+      out += ':';
+      out += serialize(member, stack, name, ancestors);
       stack.pop();
-      first = false;
     }
     return `${out}}`;
   } finally {
-    seen.delete(object);
+    ancestors.pop();
   }
 }
 
@@ -147,7 +169,7 @@ function serialize(input: unknown, stack: PathStack, key: string, seen: Set<obje
  * circular references, Maps, Sets, typed arrays and other objects that would silently become "{}".
  */
 export function canonicalJson(value: unknown): string {
-  return serialize(value, [], '', new Set());
+  return serialize(value, [], '', []);
 }
 
 /** UTF-8 bytes of canonicalJson(value): the input to hashLeaf for an audit event. */

@@ -98,13 +98,16 @@ function canonicalOrReject(value: unknown, prefix: string): string {
 /** Words of a JSON value for the full-text index: object keys and scalar values, depth-first. */
 function collectWords(value: unknown, out: string[]): void {
   if (value === null || value === undefined) return;
-  if (typeof value === 'object') {
-    for (const [key, child] of Object.entries(value)) {
-      if (!Array.isArray(value)) out.push(key);
-      collectWords(child, out);
-    }
-  } else {
+  if (typeof value !== 'object') {
     out.push(String(value));
+  } else if (Array.isArray(value)) {
+    for (const child of value) collectWords(child, out);
+  } else {
+    // Not Object.entries: it allocates a pair per member, for every member of every event.
+    for (const key of Object.keys(value)) {
+      out.push(key);
+      collectWords((value as Record<string, unknown>)[key], out);
+    }
   }
 }
 
