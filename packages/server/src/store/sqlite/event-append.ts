@@ -52,7 +52,7 @@ export class EventAppender {
   private highestKey: bigint | null = null;
   private dataVersion: number | null = null;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(db: Database.Database) {
     this.statements = new StatementCache(db);
   }
 
@@ -100,7 +100,8 @@ export class EventAppender {
     };
 
     // PRAGMA data_version moves only when another connection commits; this one holds the write lock from here on.
-    const dataVersion = this.db.pragma('data_version', { simple: true }) as number;
+    // A cached statement: db.pragma() prepares one per call, which a single-event group commit would pay each time.
+    const dataVersion = (this.stmt('PRAGMA data_version').get() as { data_version: number }).data_version;
     if (this.highestKey === null || dataVersion !== this.dataVersion) {
       this.highestKey = (highest.get() as { k: bigint | null }).k ?? -1n;
       this.dataVersion = dataVersion;
