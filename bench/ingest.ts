@@ -103,11 +103,18 @@ export async function ingestSuite(options: {
   if (options.backend === 'postgres') return postgresIngestSuite(options);
   const n = options.events;
   const inputs = generateEvents(n);
+  // Issue 11's matrix (batch 1, 100, 1000 × concurrency 1, 16, 64) after the headline scenario and its writer-thread
+  // comparison; single-event requests send fewer events (each is a request).
   const scenarios: Scenario[] = [
     { batch: 1000, concurrency: 4, events: n },
     { batch: 1000, concurrency: 4, events: n, env: { LOGBOOK_SQLITE_WRITER_THREAD: 'false' } },
-    { batch: 100, concurrency: 16, events: n },
-    { batch: 1, concurrency: 64, events: Math.min(n, 20_000) },
+    ...[1000, 100, 1].flatMap((batch) =>
+      [1, 16, 64].map((concurrency) => ({
+        batch,
+        concurrency,
+        events: batch === 1 ? Math.min(n, 20_000) : n,
+      })),
+    ),
   ];
   const http: Record<string, unknown>[] = [];
   for (const s of scenarios) {

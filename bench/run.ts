@@ -3,6 +3,7 @@
 // Benchmarks are never part of the test run; docs/PERFORMANCE.md quotes their output.
 import { parseArgs } from 'node:util';
 import { captureSuite } from './capture.ts';
+import { componentsSuite } from './components.ts';
 import { exportSuite } from './export.ts';
 import { ingestSuite } from './ingest.ts';
 import { logsIngestSuite } from './logs-ingest.ts';
@@ -12,6 +13,7 @@ import { verifySuite } from './verify.ts';
 
 const SUITES = {
   ingest: ingestSuite,
+  components: componentsSuite,
   verify: verifySuite,
   logs: logsIngestSuite,
   soak: soakSuite,
