@@ -63,57 +63,75 @@ export async function componentsSuite(options: { events: number }): Promise<void
   const prepared: PreparedEvent[] = inputs.map((input) => prepareEvent(input, { receivedMs }));
   const wireBodies = prepared.map((event) => JSON.parse(event.body) as unknown);
 
+  // CPU first, with no inspector session attached (an attached session slowed prepareEvent by half); then bytes.
+  const works: [string, () => void][] = [
+    [
+      'JSON.parse of 1,000-event request bodies',
+      () => {
+        for (const body of bodies) JSON.parse(body);
+      },
+    ],
+    [
+      'prepareEvent (validation, canonical JSON, leaf hash, search text, id, times)',
+      () => {
+        for (const input of inputs) prepareEvent(input, { receivedMs });
+      },
+    ],
+    [
+      '  of which canonical JSON of the body',
+      () => {
+        for (const body of wireBodies) canonicalJson(body);
+      },
+    ],
+    [
+      'structured clone of 1,000-event append requests (the writer-thread hand-over, both ways)',
+      () => {
+        for (let i = 0; i < n; i += REQUEST_SIZE)
+          structuredClone({ events: prepared.slice(i, i + REQUEST_SIZE) });
+      },
+    ],
+  ];
+  const pieces: Piece[] = works.map(([name, work]) => ({
+    name,
+    cpuUsPerEvent: cpuPerEvent(n, work),
+    bytesPerEvent: null,
+  }));
   const session = new Session();
   session.connect();
-  const pieces: Piece[] = [];
-  const measure = async (name: string, work: () => void) => {
-    const cpu = cpuPerEvent(n, work);
-    const bytes = await bytesPerEvent(session, n, work);
-    pieces.push({ name, cpuUsPerEvent: cpu, bytesPerEvent: bytes });
-    console.log(`${name}: ${cpu} µs, ${bytes} bytes allocated per event`);
-  };
-  await measure('JSON.parse of 1,000-event request bodies', () => {
-    for (const body of bodies) JSON.parse(body);
-  });
-  await measure('prepareEvent (validation, canonical JSON, leaf hash, search text, id, times)', () => {
-    for (const input of inputs) prepareEvent(input, { receivedMs });
-  });
-  await measure('  of which canonical JSON of the body', () => {
-    for (const body of wireBodies) canonicalJson(body);
-  });
-  await measure(
-    'structured clone of 1,000-event append requests (the writer-thread hand-over, both ways)',
-    () => {
-      for (let i = 0; i < n; i += REQUEST_SIZE)
-        structuredClone({ events: prepared.slice(i, i + REQUEST_SIZE) });
-    },
-  );
+  for (const [index, [, work]] of works.entries()) {
+    const piece = pieces[index]!;
+    piece.bytesPerEvent = await bytesPerEvent(session, n, work);
+    console.log(`${piece.name}: ${piece.cpuUsPerEvent} µs, ${piece.bytesPerEvent} bytes allocated per event`);
+  }
   session.disconnect();
 
-  // The writer thread's work without the thread: the real appender, 4 requests of 1,000 per transaction, on a file.
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'logbook-components-'));
-  try {
-    const db = openConnection(path.join(dir, 'logbook.db'), { cacheMiB: 64 });
-    for (const migration of SQLITE_MIGRATIONS) db.exec(migration.sql);
-    const appender = new EventAppender(db);
-    const before = process.cpuUsage();
-    for (let i = 0; i < n; i += 4 * REQUEST_SIZE) {
-      const requests = [0, 1, 2, 3].map((k) => ({
-        events: prepared.slice(i + k * REQUEST_SIZE, i + (k + 1) * REQUEST_SIZE),
-      }));
-      db.transaction(() => appender.appendInTransaction(requests)).immediate();
+  // The writer thread's work without the thread: the real appender on a fresh file, by events per transaction (a
+  // group commit of 4 requests of 1,000; 64 single-event requests; one lone event: what a commit itself costs).
+  for (const perTransaction of [4 * REQUEST_SIZE, 64, 1]) {
+    const count = perTransaction === 1 ? Math.min(n, 2_000) : n;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'logbook-components-'));
+    try {
+      const db = openConnection(path.join(dir, 'logbook.db'), { cacheMiB: 64 });
+      for (const migration of SQLITE_MIGRATIONS) db.exec(migration.sql);
+      const appender = new EventAppender(db);
+      const before = process.cpuUsage();
+      for (let i = 0; i < count; i += perTransaction) {
+        const events = prepared.slice(i, i + perTransaction);
+        const requests =
+          perTransaction > REQUEST_SIZE
+            ? [0, 1, 2, 3].map((k) => ({ events: events.slice(k * REQUEST_SIZE, (k + 1) * REQUEST_SIZE) }))
+            : [{ events }];
+        db.transaction(() => appender.appendInTransaction(requests)).immediate();
+      }
+      const used = process.cpuUsage(before);
+      db.close();
+      const cpu = +((used.user + used.system) / count).toFixed(2);
+      const name = `SQLite appender (the writer thread's work), ${perTransaction.toLocaleString('en-US')} events per transaction`;
+      pieces.push({ name, cpuUsPerEvent: cpu, bytesPerEvent: null });
+      console.log(`${name}: ${cpu} µs per event (one run, fresh file, ${count} events)`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
-    const used = process.cpuUsage(before);
-    db.close();
-    const cpu = +((used.user + used.system) / n).toFixed(2);
-    pieces.push({
-      name: 'SQLite appender (writer thread work), 4,000 events per transaction',
-      cpuUsPerEvent: cpu,
-      bytesPerEvent: null,
-    });
-    console.log(`SQLite appender, 4,000 events per transaction: ${cpu} µs per event (one run, fresh file)`);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
   }
 
   const table = [
