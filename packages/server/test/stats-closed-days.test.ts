@@ -1,11 +1,14 @@
 // Stats (top actors, by action, by target type, histogram) are exact on every backend, for any window, while events
-// keep arriving (late ones too) and payloads are redacted: on SQLite closed days' rollup sums are kept between calls
-// (store/sqlite/closed-rollups.ts), and a kept sum must never outlive a write that changed it.
+// keep arriving (late ones too) and payloads are redacted: closed days' rollup sums are kept between calls
+// (store/closed-rollups.ts), and a kept sum must never outlive a write that changed it — nor one another process made.
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PreparedEvent, prepareEvent } from '../src/domain/event.ts';
 import { statsRequest } from '../src/query/event-filter.ts';
+import { PostgresStore } from '../src/store/postgres/postgres-store.ts';
+import { SqliteStore } from '../src/store/sqlite/sqlite-store.ts';
+import type { Store } from '../src/store/store.ts';
 import { BACKENDS, makeStore, type TestStore } from './support-backends.ts';
 
 const HOUR = 3_600_000;
@@ -36,7 +39,7 @@ describe.each(BACKENDS)('stats over closed days and today on %s', (backend) => {
   const redacted = new Set<string>();
 
   /** Appends `count` events of an actor dated `day`, received on `receivedDay` (later than `day` for a late event). */
-  async function add(actor: string, day: number, count: number, receivedDay = day) {
+  async function add(actor: string, day: number, count: number, receivedDay = day, store?: Store) {
     const events: PreparedEvent[] = [];
     for (let i = 0; i < count; i++) {
       events.push(
@@ -52,7 +55,7 @@ describe.each(BACKENDS)('stats over closed days and today on %s', (backend) => {
         ),
       );
     }
-    const [result] = await ts.store.appendEvents([{ events }]);
+    const [result] = await (store ?? ts.store).appendEvents([{ events }]);
     if (!result?.ok) throw new Error(`append refused: ${JSON.stringify(result)}`);
     for (const e of events) {
       written.push({ id: e.id, actor, day, at: e.occurredMs, action: e.action, targetType: e.targetType });
@@ -143,6 +146,22 @@ describe.each(BACKENDS)('stats over closed days and today on %s', (backend) => {
     await expectExact();
     await add('late-actor', TODAY - 6, 60, TODAY);
     await add('b1', TODAY - 4, 9, TODAY);
+    await expectExact();
+  });
+
+  it("count another process's late events at once (the counters are read from the store on every call)", async () => {
+    await expectExact();
+    // Another connection to the same database (on PostgreSQL a second pool, as a second Logbook process would have).
+    const other =
+      backend === 'postgres'
+        ? new PostgresStore({ url: ts.databaseUrl! })
+        : new SqliteStore({ file: path.join(ts.dir, 'logbook.db') });
+    try {
+      await add('elsewhere', TODAY - 7, 80, TODAY, other);
+      await add('b2', TODAY - 3, 4, TODAY, other);
+    } finally {
+      await other.close();
+    }
     await expectExact();
   });
 

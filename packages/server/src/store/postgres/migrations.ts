@@ -243,4 +243,13 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
       CREATE INDEX login_failures_expires ON login_failures (expires_ms);
     `,
   },
+  {
+    name: '0010_late_appends',
+    sql: `
+      -- Appends of events dated before the UTC day they were received: with redacted, the only writes to a closed
+      -- day's rollups, so stats may keep closed-day sums until one of the two changes (store/closed-rollups.ts).
+      -- SQLite's migration of the same purpose is 0011_late_appends.
+      ALTER TABLE tenant_logs ADD COLUMN late_appends bigint NOT NULL DEFAULT 0;
+    `,
+  },
 ];

@@ -13,6 +13,7 @@ import {
   type EventPageRequest,
   type StatsRequest,
 } from '../../query/event-filter.ts';
+import { ClosedRollups, statsFromHourly } from '../closed-rollups.ts';
 import { storeFailure } from '../failures.ts';
 import type {
   ApiKeyRecord,
@@ -45,6 +46,7 @@ import { POSTGRES_MIGRATIONS } from './migrations.ts';
 import { ensureEventPartitions, msOfKey } from './partitions.ts';
 import { listPrunedRanges, pruneEventPartitions } from './pruning.ts';
 import { PostgresRetention } from './retention.ts';
+import { postgresRollupSource } from './rollup-source.ts';
 import { big, bytes, fromPgText, int, int8Param, toPgText } from './values.ts';
 
 const HOUR_MS = 3_600_000;
@@ -202,6 +204,8 @@ export class PostgresStore implements Store {
   /** The pool, for tests and tools that need SQL the port does not offer (partition maintenance, benchmarks). */
   readonly pool: pg.Pool;
   private readonly identity: PostgresIdentity;
+  /** Stats' closed-day sums, kept per process; every call reads the tenant's counters, so other processes' writes count. */
+  private readonly rollups: ClosedRollups;
   private readonly clock: () => number;
   private partitionTimer: NodeJS.Timeout | null = null;
   private closed: Promise<void> | null = null;
@@ -232,6 +236,7 @@ export class PostgresStore implements Store {
     // rejects with the same error, so the request still gets its 503.
     this.pool.on('connect', (client) => client.on('error', () => {}));
     this.identity = new PostgresIdentity(this.pool);
+    this.rollups = new ClosedRollups(postgresRollupSource(this.pool));
   }
 
   async migrate(): Promise<string[]> {
@@ -465,6 +470,8 @@ export class PostgresStore implements Store {
     const nodes = new BinaryRows();
     const hourCounts = new Map<string, { t: string; h: number; a: string; tt: string; n: number }>();
     const actorCounts = new Map<string, { t: string; d: number; ac: string; n: number }>();
+    // Tenants written into a day stats may hold kept sums for (store/closed-rollups.ts): their counter moves.
+    const lateTenants = new Set<string>();
     const results: AppendResult[] = [];
     for (const request of requests) {
       const rangesBefore = new Map(ranges);
@@ -542,6 +549,7 @@ export class PostgresStore implements Store {
         else hourCounts.set(h, { t: event.tenant, h: hour, a: action, tt: targetType, n: 1 });
         const actorId = toPgText(event.actorId);
         const day = Math.floor(event.occurredMs / DAY_MS);
+        if (day < Math.floor(event.receivedMs / DAY_MS)) lateTenants.add(event.tenant);
         const a = `${event.tenant}\u0000${day}\u0000${actorId}`;
         const ac = actorCounts.get(a);
         if (ac) ac.n += 1;
@@ -562,7 +570,12 @@ export class PostgresStore implements Store {
     //    PostgreSQL inserts the first ones while Node encodes the rest.
     const heads = [...ranges]
       .filter(([tenant]) => writtenTenants.has(tenant))
-      .map(([t, range]) => ({ t, s: range.size, r: encodeRange(range).toString('hex') }));
+      .map(([t, range]) => ({
+        t,
+        s: range.size,
+        r: encodeRange(range).toString('hex'),
+        l: lateTenants.has(t) ? 1 : 0,
+      }));
     const write = new BatchQuery([
       {
         text: `WITH hc AS (
@@ -574,8 +587,8 @@ export class PostgresStore implements Store {
                  SELECT t, d, ac, n FROM json_to_recordset($2::json) AS c(t text, d int4, ac text, n int8)
                  ON CONFLICT (tenant, day, actor_id) DO UPDATE SET count = x.count + excluded.count
                )
-               UPDATE tenant_logs l SET size = u.s, range_hashes = decode(u.r, 'hex')
-                 FROM json_to_recordset($3::json) AS u(t text, s int8, r text)
+               UPDATE tenant_logs l SET size = u.s, range_hashes = decode(u.r, 'hex'), late_appends = l.late_appends + u.l
+                 FROM json_to_recordset($3::json) AS u(t text, s int8, r text, l int8)
                 WHERE l.tenant = u.t`,
         values: [
           JSON.stringify([...hourCounts.values()]),
@@ -802,8 +815,6 @@ export class PostgresStore implements Store {
     const { tenant } = request;
     const fromHour = Math.floor(request.fromMs / HOUR_MS);
     const toHour = Math.ceil(request.toMs / HOUR_MS);
-    const fromDay = Math.floor(request.fromMs / DAY_MS);
-    const toDay = Math.ceil(request.toMs / DAY_MS);
     // last24h: whole hours from the rollup, the two partial hours at the edges counted exactly.
     const dayAgo = request.nowMs - DAY_MS;
     const firstWholeHour = Math.ceil(dayAgo / HOUR_MS);
@@ -820,9 +831,9 @@ export class PostgresStore implements Store {
             .then((r) => int(r.rows[0]!.n))
         : Promise.resolve(0);
 
-    const rollup = (sql: string) =>
-      this.pool.query<{ k: string | number; n: string }>(sql, [tenant, fromHour, toHour]).then((r) => r.rows);
-    const [total, wholeHours, edgeCounts, byAction, byTarget, byHour, byActor] = await Promise.all([
+    // By action, by target type, the histogram and top actors: closed days' sums kept between calls, today's read
+    // (store/closed-rollups.ts). Summed from scratch, 30 days of 10,000 daily actors are 300,000 rollup rows per call.
+    const [total, wholeHours, edgeCounts, hourly, topActors] = await Promise.all([
       this.logSize(tenant),
       this.pool
         .query<{ n: string }>(
@@ -831,40 +842,15 @@ export class PostgresStore implements Store {
         )
         .then((r) => int(r.rows[0]!.n)),
       Promise.all(edges.map(countKeys)),
-      rollup(
-        `SELECT action AS k, sum(count) AS n FROM event_counts_hour WHERE tenant = $1 AND hour >= $2 AND hour < $3
-          GROUP BY action ORDER BY sum(count) DESC, action`,
-      ),
-      rollup(
-        `SELECT target_type AS k, sum(count) AS n FROM event_counts_hour
-          WHERE tenant = $1 AND hour >= $2 AND hour < $3 AND target_type <> ''
-          GROUP BY target_type ORDER BY sum(count) DESC, target_type`,
-      ),
-      rollup(
-        `SELECT hour AS k, sum(count) AS n FROM event_counts_hour WHERE tenant = $1 AND hour >= $2 AND hour < $3
-          GROUP BY hour`,
-      ),
-      this.pool.query<{ id: string; count: string }>(
-        `SELECT actor_id AS id, sum(count) AS count FROM actor_counts_day WHERE tenant = $1 AND day >= $2 AND day < $3
-          GROUP BY actor_id ORDER BY sum(count) DESC, actor_id LIMIT $4`,
-        [tenant, fromDay, toDay, request.top],
-      ),
+      this.rollups.hourly(tenant, fromHour, toHour, request.nowMs),
+      this.rollups.topActors(tenant, request.fromMs, request.toMs, request.nowMs, request.top),
     ]);
-    const counts = (rows: { k: string | number; n: string }[]) =>
-      Object.fromEntries(rows.map((r) => [fromPgText(String(r.k)), int(r.n)]));
-    const bucketMs = BUCKET_MS[request.bucket];
-    const histogram = new Map<number, number>();
-    for (const row of byHour) {
-      const start = Math.floor((Number(row.k) * HOUR_MS) / bucketMs) * bucketMs;
-      histogram.set(start, (histogram.get(start) ?? 0) + int(row.n));
-    }
     return {
       total,
       last24h: wholeHours + edgeCounts.reduce((sum, n) => sum + n, 0),
-      byAction: counts(byAction),
-      byTargetType: counts(byTarget),
-      topActors: byActor.rows.map((r) => ({ id: fromPgText(r.id), count: int(r.count) })),
-      histogram,
+      ...statsFromHourly(hourly, BUCKET_MS[request.bucket]),
+      // Ranked as stored (the "C" order of the escaped text, like the SQL this replaced), shown as written.
+      topActors: topActors.map(({ id, count }) => ({ id: fromPgText(id), count })),
     };
   }
 

@@ -12,6 +12,7 @@ import {
   type EventPageRequest,
   type StatsRequest,
 } from '../../query/event-filter.ts';
+import { ClosedRollups, statsFromHourly } from '../closed-rollups.ts';
 import type {
   ApiKeyRecord,
   AppendRequest,
@@ -33,7 +34,6 @@ import type {
   TreeHead,
   UserRecord,
 } from '../store.ts';
-import { ClosedRollups } from './closed-rollups.ts';
 import { openConnection } from './connection.ts';
 import { EventAppender } from './event-append.ts';
 import { prefixUpperBound, selectEvents } from './event-select.ts';
@@ -44,6 +44,7 @@ import { SqliteLogs } from './logs.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 import { packedLogReader, packedLogWorker, parseIntegerList } from './packed-log.ts';
 import { SqliteRetention } from './retention.ts';
+import { sqliteRollupSource } from './rollup-source.ts';
 import { StatementCache } from './statements.ts';
 
 type Db = Database.Database;
@@ -126,7 +127,7 @@ export class SqliteStore implements Store {
     this.db = openConnection(options.file, connection);
     this.statements = new StatementCache(this.db);
     this.appender = new EventAppender(this.db);
-    this.rollups = new ClosedRollups(this.statements);
+    this.rollups = new ClosedRollups(sqliteRollupSource(this.statements));
     this.writer =
       options.writerThread && !connection.readonly
         ? // The writer touches the right edges of its B-trees and new FTS5 segments: it needs far less cache than the
@@ -289,27 +290,11 @@ export class SqliteStore implements Store {
       edge(dayAgo, Math.min(firstWholeHour * HOUR_MS, request.nowMs)) +
       (currentHour >= firstWholeHour ? edge(currentHour * HOUR_MS, request.nowMs + 1) : 0);
 
-    // By action, by target type and the histogram: closed days' sums kept between calls, today's read (closed-rollups.ts).
-    const hourly = this.rollups.hourly(tenant, fromHour, toHour, request.nowMs);
-    const actionCounts = new Map<string, number>();
-    const targetTypeCounts = new Map<string, number>();
-    for (const [key, n] of hourly.byActionAndType) {
-      const [action, targetType] = JSON.parse(key) as [string, string];
-      actionCounts.set(action, (actionCounts.get(action) ?? 0) + n);
-      if (targetType !== '') targetTypeCounts.set(targetType, (targetTypeCounts.get(targetType) ?? 0) + n);
-    }
-    const bucketMs = BUCKET_MS[request.bucket];
-    const histogram = new Map<number, number>();
-    for (const [hour, n] of hourly.byHour) {
-      const start = Math.floor((hour * HOUR_MS) / bucketMs) * bucketMs;
-      histogram.set(start, (histogram.get(start) ?? 0) + n);
-    }
-    const largestFirst = (counts: Map<string, number>) =>
-      Object.fromEntries([...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)));
-    const byAction = largestFirst(actionCounts);
-    const byTargetType = largestFirst(targetTypeCounts);
-    // Summed from scratch, a 30-day window of 10,000 daily actors is 300,000 rollup rows per call.
-    const topActors = this.rollups.topActors(
+    // By action, by target type, the histogram and top actors: closed days' sums kept between calls, today's read
+    // (store/closed-rollups.ts). Summed from scratch, 30 days of 10,000 daily actors are 300,000 rollup rows per call.
+    const hourly = await this.rollups.hourly(tenant, fromHour, toHour, request.nowMs);
+    const { byAction, byTargetType, histogram } = statsFromHourly(hourly, BUCKET_MS[request.bucket]);
+    const topActors = await this.rollups.topActors(
       tenant,
       request.fromMs,
       request.toMs,

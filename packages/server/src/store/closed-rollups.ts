@@ -1,0 +1,163 @@
+// Stats rollup sums for both adapters: the part of a window that lies in closed days (before today, UTC) is summed once
+// per tenant and window and kept in memory; today's rows are read fresh on every call. It must never serve a sum that
+// a later append, redaction or pruning changed: a kept sum is tied to the tenant's redaction and late-append counters,
+// read from the store on every call (so other processes' writes count too). It reads rows only through RollupSource.
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+/**
+ * An append received before midnight may still be committing just after it, into "yesterday" without counting as
+ * late (it was not late when received); for this long into a new day, closed-day sums are computed but not kept.
+ */
+const SETTLE_MS = 5 * 60_000;
+/** Distinct (tenant, window) sums kept: a dashboard asks for a handful of windows. */
+const MAX_KEPT = 64;
+
+interface ActorSums {
+  counts: Map<string, number>;
+  /** The same counts, largest first (ties by id in byte order, as the stores sort them). */
+  ranked: [string, number][];
+}
+
+export interface HourlySums {
+  /** Events per action and target type ('' for none), keyed JSON `[action, targetType]` (either may hold U+0000). */
+  byActionAndType: Map<string, number>;
+  /** Events per hour number (ms / 3,600,000), ascending. */
+  byHour: Map<number, number>;
+}
+
+/**
+ * Byte order of the ids as stored (SQLite's BINARY, PostgreSQL's "C" collation), which JavaScript's UTF-16 comparison
+ * differs from past U+FFFF.
+ */
+const binaryOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+/** Where the sums come from: one store's rollup tables and tenant counters. */
+export interface RollupSource {
+  /** The tenant's redaction and late-append counters as one value; null when the tenant has no log yet. */
+  version(tenant: string): Promise<string | null>;
+  /** Events per actor id (as stored) over the days [fromDay, toDay). */
+  actorSums(tenant: string, fromDay: number, toDay: number): Promise<[string, number][]>;
+  /** event_counts_hour over the hours [fromHour, toHour), by action and target type, and by hour. */
+  hourSums(tenant: string, fromHour: number, toHour: number): Promise<HourlySums>;
+}
+
+/** byAction, byTargetType (largest first) and the histogram of a stats answer, from the hourly sums. */
+export function statsFromHourly(
+  hourly: HourlySums,
+  bucketMs: number,
+): {
+  byAction: Record<string, number>;
+  byTargetType: Record<string, number>;
+  histogram: Map<number, number>;
+} {
+  const actionCounts = new Map<string, number>();
+  const targetTypeCounts = new Map<string, number>();
+  for (const [key, n] of hourly.byActionAndType) {
+    const [action, targetType] = JSON.parse(key) as [string, string];
+    actionCounts.set(action, (actionCounts.get(action) ?? 0) + n);
+    if (targetType !== '') targetTypeCounts.set(targetType, (targetTypeCounts.get(targetType) ?? 0) + n);
+  }
+  const histogram = new Map<number, number>();
+  for (const [hour, n] of hourly.byHour) {
+    const start = Math.floor((hour * HOUR_MS) / bucketMs) * bucketMs;
+    histogram.set(start, (histogram.get(start) ?? 0) + n);
+  }
+  const largestFirst = (counts: Map<string, number>) =>
+    Object.fromEntries([...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)));
+  return { byAction: largestFirst(actionCounts), byTargetType: largestFirst(targetTypeCounts), histogram };
+}
+
+const ranksAbove = (a: [string, number], b: [string, number]) =>
+  a[1] > b[1] || (a[1] === b[1] && binaryOrder(a[0], b[0]) < 0);
+
+export class ClosedRollups {
+  private readonly kept = new Map<string, { version: string; sums: unknown }>();
+
+  constructor(private readonly source: RollupSource) {}
+
+  /** The `top` actors by events in the days [fromMs, toMs) touches, as actor_counts_day counts them. */
+  async topActors(
+    tenant: string,
+    fromMs: number,
+    toMs: number,
+    nowMs: number,
+    top: number,
+  ): Promise<{ id: string; count: number }[]> {
+    const firstDay = Math.floor(fromMs / DAY_MS);
+    const endDay = Math.ceil(toMs / DAY_MS);
+    const closedEnd = Math.max(firstDay, Math.min(endDay, Math.floor(nowMs / DAY_MS)));
+    const closed =
+      closedEnd > firstDay
+        ? await this.closed(
+            `actors\u0000${tenant}\u0000${firstDay}\u0000${closedEnd}`,
+            tenant,
+            nowMs,
+            async () => {
+              const ranked = (await this.source.actorSums(tenant, firstDay, closedEnd)).sort((a, b) =>
+                ranksAbove(a, b) ? -1 : 1,
+              );
+              return { counts: new Map(ranked), ranked } satisfies ActorSums;
+            },
+          )
+        : null;
+    const fresh = new Map(closedEnd < endDay ? await this.source.actorSums(tenant, closedEnd, endDay) : []);
+    let maxFresh = 0;
+    for (const count of fresh.values()) maxFresh = Math.max(maxFresh, count);
+
+    // Exact top-k without adding every actor: walk the closed sums largest first and stop once even the largest
+    // fresh count could not lift the next one into the list.
+    const best: [string, number][] = [];
+    const consider = (entry: [string, number]) => {
+      if (best.length === top && !ranksAbove(entry, best[top - 1]!)) return;
+      let at = best.length;
+      while (at > 0 && ranksAbove(entry, best[at - 1]!)) at--;
+      best.splice(at, 0, entry);
+      if (best.length > top) best.pop();
+    };
+    for (const [id, count] of closed?.ranked ?? []) {
+      if (best.length === top && count + maxFresh < best[top - 1]![1]) break;
+      consider([id, count + (fresh.get(id) ?? 0)]);
+    }
+    for (const [id, count] of fresh) if (!closed?.counts.has(id)) consider([id, count]);
+    return best.map(([id, count]) => ({ id, count }));
+  }
+
+  /** event_counts_hour summed over the hours [fromHour, toHour): by action and target type, and by hour. */
+  async hourly(tenant: string, fromHour: number, toHour: number, nowMs: number): Promise<HourlySums> {
+    const closedEnd = Math.max(fromHour, Math.min(toHour, Math.floor(nowMs / DAY_MS) * (DAY_MS / HOUR_MS)));
+    if (closedEnd === fromHour) return this.source.hourSums(tenant, closedEnd, toHour);
+    // The version is read before anything is summed (in closed): a write after it moves it, so nothing it missed is kept.
+    const closed = await this.closed(
+      `hours\u0000${tenant}\u0000${fromHour}\u0000${closedEnd}`,
+      tenant,
+      nowMs,
+      () => this.source.hourSums(tenant, fromHour, closedEnd),
+    );
+    const fresh = await this.source.hourSums(tenant, closedEnd, toHour);
+    const byActionAndType = new Map(closed.byActionAndType);
+    for (const [key, n] of fresh.byActionAndType)
+      byActionAndType.set(key, (byActionAndType.get(key) ?? 0) + n);
+    // Closed hours all come before today's: appending keeps the hours in order.
+    return { byActionAndType, byHour: new Map([...closed.byHour, ...fresh.byHour]) };
+  }
+
+  /** The kept sums under `key` while the tenant's counters are unchanged, else freshly computed (and kept). */
+  private async closed<T>(key: string, tenant: string, nowMs: number, compute: () => Promise<T>): Promise<T> {
+    const version = await this.source.version(tenant);
+    const kept = this.kept.get(key);
+    if (kept && kept.version === version) {
+      // Most recently used last, so that the oldest is the one evicted.
+      this.kept.delete(key);
+      this.kept.set(key, kept);
+      return kept.sums as T;
+    }
+    const sums = await compute();
+    // No tenant row yet: its first append may be late without anything to compare against; keep nothing.
+    if (version !== null && nowMs % DAY_MS >= SETTLE_MS) {
+      this.kept.set(key, { version, sums });
+      if (this.kept.size > MAX_KEPT) this.kept.delete(this.kept.keys().next().value!);
+    }
+    return sums;
+  }
+}
