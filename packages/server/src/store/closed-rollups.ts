@@ -26,11 +26,21 @@ export interface HourlySums {
   byHour: Map<number, number>;
 }
 
+const FROM_SURROGATES = /[\ud800-\uffff]/;
 /**
  * Byte order of the ids as stored (SQLite's BINARY, PostgreSQL's "C" collation), which JavaScript's UTF-16 comparison
  * differs from past U+FFFF.
  */
-const binaryOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+const binaryOrder = (a: string, b: string) =>
+  // Below U+D800, UTF-16 code units sort as code points, i.e. as UTF-8 bytes: no Buffer per comparison (ranking
+  // 10,000 actors with ties made ~300,000 of them).
+  !FROM_SURROGATES.test(a) && !FROM_SURROGATES.test(b)
+    ? a < b
+      ? -1
+      : a > b
+        ? 1
+        : 0
+    : Buffer.compare(Buffer.from(a), Buffer.from(b));
 
 /** Where the sums come from: one store's rollup tables and tenant counters. */
 export interface RollupSource {
