@@ -97,21 +97,19 @@ export class ClosedRollups {
     const firstDay = Math.floor(fromMs / DAY_MS);
     const endDay = Math.ceil(toMs / DAY_MS);
     const closedEnd = Math.max(firstDay, Math.min(endDay, Math.floor(nowMs / DAY_MS)));
-    const closed =
+    // Today's rows are read beside the closed part (on PostgreSQL, round trips in parallel, not one after another).
+    const [closed, freshRows] = await Promise.all([
       closedEnd > firstDay
-        ? await this.closed(
-            `actors\u0000${tenant}\u0000${firstDay}\u0000${closedEnd}`,
-            tenant,
-            nowMs,
-            async () => {
-              const ranked = (await this.source.actorSums(tenant, firstDay, closedEnd)).sort((a, b) =>
-                ranksAbove(a, b) ? -1 : 1,
-              );
-              return { counts: new Map(ranked), ranked } satisfies ActorSums;
-            },
-          )
-        : null;
-    const fresh = new Map(closedEnd < endDay ? await this.source.actorSums(tenant, closedEnd, endDay) : []);
+        ? this.closed(`actors\u0000${tenant}\u0000${firstDay}\u0000${closedEnd}`, tenant, nowMs, async () => {
+            const ranked = (await this.source.actorSums(tenant, firstDay, closedEnd)).sort((a, b) =>
+              ranksAbove(a, b) ? -1 : 1,
+            );
+            return { counts: new Map(ranked), ranked } satisfies ActorSums;
+          })
+        : null,
+      this.source.actorSums(tenant, closedEnd, endDay),
+    ]);
+    const fresh = new Map(freshRows);
     let maxFresh = 0;
     for (const count of fresh.values()) maxFresh = Math.max(maxFresh, count);
 
@@ -138,13 +136,12 @@ export class ClosedRollups {
     const closedEnd = Math.max(fromHour, Math.min(toHour, Math.floor(nowMs / DAY_MS) * (DAY_MS / HOUR_MS)));
     if (closedEnd === fromHour) return this.source.hourSums(tenant, closedEnd, toHour);
     // The version is read before anything is summed (in closed): a write after it moves it, so nothing it missed is kept.
-    const closed = await this.closed(
-      `hours\u0000${tenant}\u0000${fromHour}\u0000${closedEnd}`,
-      tenant,
-      nowMs,
-      () => this.source.hourSums(tenant, fromHour, closedEnd),
-    );
-    const fresh = await this.source.hourSums(tenant, closedEnd, toHour);
+    const [closed, fresh] = await Promise.all([
+      this.closed(`hours\u0000${tenant}\u0000${fromHour}\u0000${closedEnd}`, tenant, nowMs, () =>
+        this.source.hourSums(tenant, fromHour, closedEnd),
+      ),
+      this.source.hourSums(tenant, closedEnd, toHour),
+    ]);
     const byActionAndType = new Map(closed.byActionAndType);
     for (const [key, n] of fresh.byActionAndType)
       byActionAndType.set(key, (byActionAndType.get(key) ?? 0) + n);
