@@ -230,6 +230,14 @@ describeIf('PostgreSQL backend', () => {
     }
   });
 
+  it('sessions run with durable commits and without JIT, whatever the server defaults to', async () => {
+    // JIT compiled a rare search word's 13 ms query for 20-80 ms (docs/postgres.md, "No JIT").
+    const settings = await store.pool.query<{ jit: string; sync: string }>(
+      "SELECT current_setting('jit') AS jit, current_setting('synchronous_commit') AS sync",
+    );
+    expect(settings.rows[0]).toEqual({ jit: 'off', sync: 'on' });
+  });
+
   it('a read-only store (the verifier) cannot write', async () => {
     const readonly = new PostgresStore({ url: database.url, readonly: true });
     try {

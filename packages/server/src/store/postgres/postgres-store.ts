@@ -218,7 +218,9 @@ export class PostgresStore implements Store {
       connectionString: options.url,
       max: options.poolSize ?? 10,
       // Acknowledged means durable, whatever the server's default; the verifier's sessions cannot write at all.
-      options: `-c synchronous_commit=on${options.readonly ? ' -c default_transaction_read_only=on' : ''}`,
+      // No JIT: Logbook's queries are short, and a rare search word's row estimate is high enough that PostgreSQL
+      // spent 20-80 ms compiling a query that then ran in 13 (docs/postgres.md, "No JIT").
+      options: `-c synchronous_commit=on -c jit=off${options.readonly ? ' -c default_transaction_read_only=on' : ''}`,
       application_name: options.readonly ? 'logbook-verify' : 'logbook',
       // Without these a PostgreSQL that stops answering (not refusing) holds every request open indefinitely; with
       // them the caller gets 503 + Retry-After (store/failures.ts) and the pool replaces the connection.
