@@ -220,6 +220,69 @@ describe.each(BACKENDS)('stats over closed days and today on %s', (backend) => {
     await expectExact(TODAY * DAY + 60_000);
   });
 
+  it("rank today's actors exactly at the edge of the list, where only some of today's counts are read", async () => {
+    // Closed sums 50, 40, 30, 25, 10, so the third place needs 30. Today, one at a time: the 25 reaches exactly 30
+    // while it is the day's largest count (and wins the tie with the 30 by id), a new actor ties at 30 (and wins by
+    // id), another falls one short, and the 10 climbs past them all.
+    const tenant = 'edges';
+    const closed: [string, number][] = [
+      ['k1', 50],
+      ['k2', 40],
+      ['k3', 30],
+      ['j4', 25],
+      ['k5', 10],
+    ];
+    const today: [string, number][] = [
+      ['j4', 5],
+      ['a-new', 30],
+      ['b-short', 29],
+      ['k5', 21],
+      ['k1', 1],
+    ];
+    const append = async (actor: string, day: number, count: number) => {
+      const events = Array.from({ length: count }, (_, i) =>
+        prepareEvent(
+          {
+            tenant,
+            action: 'doc.read',
+            actor: { id: actor },
+            occurredAt: new Date(day * DAY + HOUR + i * 1000).toISOString(),
+          },
+          { receivedMs: day * DAY + 2 * HOUR },
+        ),
+      );
+      const [result] = await ts.store.appendEvents([{ events }]);
+      if (!result?.ok) throw new Error('append refused');
+    };
+    for (const [actor, count] of closed) await append(actor, TODAY - 2, count);
+    const totals = new Map(closed);
+    const ask = async () => {
+      for (let top = 1; top <= 8; top++) {
+        const request = statsRequest(
+          { from: new Date(NOW - 30 * DAY).toISOString(), to: new Date(NOW).toISOString(), top },
+          tenant,
+          NOW,
+        );
+        const want = [...totals]
+          .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+          .slice(0, top)
+          .map(([id, count]) => ({ id, count }));
+        expect((await ts.store.eventStats(request)).topActors, `top ${top}`).toEqual(want);
+      }
+    };
+    await ask(); // keeps the closed sums
+    for (const [actor, count] of today) {
+      await append(actor, TODAY, count);
+      totals.set(actor, (totals.get(actor) ?? 0) + count);
+      await ask();
+    }
+    expect((await ts.store.eventStats(statsRequest({ top: 3 }, tenant, NOW))).topActors).toEqual([
+      { id: 'k1', count: 51 },
+      { id: 'k2', count: 40 },
+      { id: 'k5', count: 31 },
+    ]);
+  });
+
   it.runIf(backend === 'sqlite')(
     'on SQLite a closed-day sum is kept, and let go when the tenant’s late-append or redaction counter moves',
     async () => {

@@ -12,6 +12,8 @@ const DAY_MS = 86_400_000;
 const SETTLE_MS = 5 * 60_000;
 /** Distinct (tenant, window) sums kept: a dashboard asks for a handful of windows. */
 const MAX_KEPT = 64;
+/** Known actors whose today's counts topActors asks for by id at most; beyond, it reads all of today's. */
+const MAX_LISTED_ACTORS = 2_000;
 
 interface ActorSums {
   counts: Map<string, number>;
@@ -46,8 +48,18 @@ const binaryOrder = (a: string, b: string) =>
 export interface RollupSource {
   /** The tenant's redaction and late-append counters as one value; null when the tenant has no log yet. */
   version(tenant: string): Promise<string | null>;
-  /** Events per actor id (as stored) over the days [fromDay, toDay). */
-  actorSums(tenant: string, fromDay: number, toDay: number): Promise<[string, number][]>;
+  /**
+   * Events per actor id (as stored) over the days [fromDay, toDay); with `only`, just the actors whose sum is at
+   * least `atLeast` or whose id is in `ids` (the rest cannot change a top list: ClosedRollups.topActors).
+   */
+  actorSums(
+    tenant: string,
+    fromDay: number,
+    toDay: number,
+    only?: { atLeast: number; ids: string[] },
+  ): Promise<[string, number][]>;
+  /** The largest per-actor sum over the days [fromDay, toDay); 0 when there are none. */
+  largestActorSum(tenant: string, fromDay: number, toDay: number): Promise<number>;
   /** event_counts_hour over the hours [fromHour, toHour), by action and target type, and by hour. */
   hourSums(tenant: string, fromHour: number, toHour: number): Promise<HourlySums>;
 }
@@ -97,8 +109,8 @@ export class ClosedRollups {
     const firstDay = Math.floor(fromMs / DAY_MS);
     const endDay = Math.ceil(toMs / DAY_MS);
     const closedEnd = Math.max(firstDay, Math.min(endDay, Math.floor(nowMs / DAY_MS)));
-    // Today's rows are read beside the closed part (on PostgreSQL, round trips in parallel, not one after another).
-    const [closed, freshRows] = await Promise.all([
+    // Today's largest sum is read beside the closed part (on PostgreSQL, round trips in parallel).
+    const [closed, maxFresh] = await Promise.all([
       closedEnd > firstDay
         ? this.closed(`actors\u0000${tenant}\u0000${firstDay}\u0000${closedEnd}`, tenant, nowMs, async () => {
             const ranked = (await this.source.actorSums(tenant, firstDay, closedEnd)).sort((a, b) =>
@@ -107,11 +119,29 @@ export class ClosedRollups {
             return { counts: new Map(ranked), ranked } satisfies ActorSums;
           })
         : null,
-      this.source.actorSums(tenant, closedEnd, endDay),
+      closedEnd < endDay ? this.source.largestActorSum(tenant, closedEnd, endDay) : 0,
     ]);
-    const fresh = new Map(freshRows);
-    let maxFresh = 0;
-    for (const count of fresh.values()) maxFresh = Math.max(maxFresh, count);
+    // Only today's actors that can reach the list are read (a busy tenant has ~10^4 a day; reading them all was most
+    // of a stats call). The closed top `top` end with at least `floor` events each, so an actor with fewer events in
+    // all cannot be listed: a new actor needs `floor` events today, a known one `floor` minus its closed sum, which
+    // only those within maxFresh of the floor can reach.
+    let only: { atLeast: number; ids: string[] } | undefined;
+    if (closed && closed.ranked.length >= top && top > 0) {
+      const floor = closed.ranked[top - 1]![1];
+      const ids: string[] = [];
+      for (const [id, count] of closed.ranked) {
+        if (count + maxFresh < floor) break;
+        ids.push(id);
+      }
+      // Past a few thousand ids, reading every row is as cheap as sending the list.
+      if (ids.length <= MAX_LISTED_ACTORS) only = { atLeast: floor, ids };
+    }
+    const fresh = new Map(
+      closedEnd < endDay && maxFresh > 0 ? await this.source.actorSums(tenant, closedEnd, endDay, only) : [],
+    );
+    // Appends between the two reads may have raised today's largest count: stop the walk below by the larger.
+    let maxToday = maxFresh;
+    for (const count of fresh.values()) maxToday = Math.max(maxToday, count);
 
     // Exact top-k without adding every actor: walk the closed sums largest first and stop once even the largest
     // fresh count could not lift the next one into the list.
@@ -124,7 +154,7 @@ export class ClosedRollups {
       if (best.length > top) best.pop();
     };
     for (const [id, count] of closed?.ranked ?? []) {
-      if (best.length === top && count + maxFresh < best[top - 1]![1]) break;
+      if (best.length === top && count + maxToday < best[top - 1]![1]) break;
       consider([id, count + (fresh.get(id) ?? 0)]);
     }
     for (const [id, count] of fresh) if (!closed?.counts.has(id)) consider([id, count]);

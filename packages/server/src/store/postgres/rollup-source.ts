@@ -14,17 +14,34 @@ export function postgresRollupSource(pool: pg.Pool): RollupSource {
       return rows[0] ? `${rows[0].redacted}:${rows[0].late_appends}` : null;
     },
 
-    async actorSums(tenant, fromDay, toDay) {
+    async actorSums(tenant, fromDay, toDay, only) {
       if (fromDay >= toDay) return [];
+      const oneDay = toDay === fromDay + 1;
+      const values: unknown[] = oneDay ? [tenant, fromDay] : [tenant, fromDay, toDay];
+      const listed = only
+        ? ` ${oneDay ? 'AND (count' : 'HAVING (sum(count)'} >= $${values.push(only.atLeast)} OR actor_id = ANY($${values.push(only.ids)}::text[]))`
+        : '';
       // One day's rows are one per actor already: no grouping for today's (~10^4) actors.
       const { rows } = await pool.query<{ id: string; n: string }>(
-        toDay === fromDay + 1
-          ? 'SELECT actor_id AS id, count AS n FROM actor_counts_day WHERE tenant = $1 AND day = $2'
+        oneDay
+          ? `SELECT actor_id AS id, count AS n FROM actor_counts_day WHERE tenant = $1 AND day = $2${listed}`
           : `SELECT actor_id AS id, sum(count) AS n FROM actor_counts_day WHERE tenant = $1 AND day >= $2 AND day < $3
-              GROUP BY actor_id`,
-        toDay === fromDay + 1 ? [tenant, fromDay] : [tenant, fromDay, toDay],
+              GROUP BY actor_id${listed}`,
+        values,
       );
       return rows.map((row) => [row.id, int(row.n)]);
+    },
+
+    async largestActorSum(tenant, fromDay, toDay) {
+      if (fromDay >= toDay) return 0;
+      const { rows } = await pool.query<{ n: string }>(
+        toDay === fromDay + 1
+          ? 'SELECT coalesce(max(count), 0) AS n FROM actor_counts_day WHERE tenant = $1 AND day = $2'
+          : `SELECT coalesce(max(n), 0) AS n FROM (SELECT sum(count) AS n FROM actor_counts_day
+              WHERE tenant = $1 AND day >= $2 AND day < $3 GROUP BY actor_id) sums`,
+        toDay === fromDay + 1 ? [tenant, fromDay] : [tenant, fromDay, toDay],
+      );
+      return int(rows[0]!.n);
     },
 
     async hourSums(tenant, fromHour, toHour) {
