@@ -134,6 +134,55 @@ describeIf('PostgreSQL binary COPY and batched queries', () => {
       client.release();
     }
   });
+  it('prepares a named statement once per connection, and again after a failure left it in doubt', async () => {
+    const client = await pool.connect();
+    try {
+      const prepared = async () =>
+        (
+          await client.query<{ name: string }>('SELECT name FROM pg_prepared_statements ORDER BY name')
+        ).rows.map((row) => row.name);
+      const square: Statement = { name: 'test_square', text: 'SELECT ($1::int8 * $1::int8)::text AS n' };
+      const failing: Statement = { name: 'test_divide', text: 'SELECT (10 / $1::int8)::text AS n' };
+      const preparedAt = async (name: string) =>
+        (
+          await client.query<{ at: Date }>(
+            'SELECT prepare_time AS at FROM pg_prepared_statements WHERE name = $1',
+            [name],
+          )
+        ).rows[0]?.at.getTime();
+      expect(await batch(client, [{ ...square, values: ['3'] }])).toEqual([[{ n: '9' }]]);
+      const squareAt = await preparedAt('test_square');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      // Parsed again, PostgreSQL would refuse: "prepared statement "test_square" already exists".
+      expect(
+        await batch(client, [
+          { ...square, values: ['4'] },
+          { ...failing, values: ['5'] },
+        ]),
+      ).toEqual([[{ n: '16' }], [{ n: '2' }]]);
+      expect(await prepared()).toEqual(['test_divide', 'test_square']);
+      expect(await preparedAt('test_square')).toBe(squareAt);
+      // It fails after its Parse (at run time): prepared but in doubt, and the statement after it is skipped unparsed.
+      const other: Statement = { name: 'test_other', text: "SELECT 'o'::text AS o" };
+      await expect(
+        batch(client, [
+          { name: 'test_fails', text: 'SELECT (1 / $1::int8)::text AS n', values: ['0'] },
+          other,
+        ]),
+      ).rejects.toMatchObject({ code: '22012' });
+      expect(await prepared()).toEqual(['test_divide', 'test_fails', 'test_square']);
+      expect(
+        await batch(client, [
+          { name: 'test_fails', text: 'SELECT (1 / $1::int8)::text AS n', values: ['1'] },
+          other,
+          { ...square, values: ['5'] },
+        ]),
+      ).toEqual([[{ n: '1' }], [{ o: 'o' }], [{ n: '25' }]]);
+      expect(await prepared()).toEqual(['test_divide', 'test_fails', 'test_other', 'test_square']);
+    } finally {
+      client.release();
+    }
+  });
 });
 
 describeIf('PostgreSQL order keys across groups', () => {

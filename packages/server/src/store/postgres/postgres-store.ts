@@ -380,6 +380,7 @@ export class PostgresStore implements Store {
     const reading = new BatchQuery([
       'BEGIN',
       {
+        name: 'logbook_append_lock',
         text: `INSERT INTO tenant_logs AS t (tenant, size, range_hashes)
                SELECT u, 0, '\\x'::bytea FROM json_array_elements_text($1::json) AS u ORDER BY u COLLATE "C"
                ON CONFLICT (tenant) DO UPDATE SET size = t.size
@@ -391,6 +392,7 @@ export class PostgresStore implements Store {
       ...(clientIds.length > 0
         ? [
             {
+              name: 'logbook_append_ids',
               text: `SELECT l.tenant, l.id, l.seq, l.leaf_hash, l.occurred_ms, l.received_ms,
                             CASE WHEN ${PRUNED_LEAF('l')} THEN NULL ELSE l.input_digest END AS input_digest
                        FROM json_to_recordset($1::json) AS u(t text, i text)
@@ -400,6 +402,7 @@ export class PostgresStore implements Store {
           ]
         : []),
       {
+        name: 'logbook_append_maxima',
         text: `WITH top AS (
                  SELECT t AS tenant, (SELECT max(e.order_key) FROM events e WHERE e.tenant = t) AS k
                    FROM json_array_elements_text($1::json) AS t
@@ -580,6 +583,7 @@ export class PostgresStore implements Store {
       }));
     const write = new BatchQuery([
       {
+        name: 'logbook_append_write',
         text: `WITH hc AS (
                  INSERT INTO event_counts_hour AS x (tenant, hour, action, target_type, count)
                  SELECT t, h, a, tt, n FROM json_to_recordset($1::json) AS c(t text, h int4, a text, tt text, n int8)
