@@ -238,6 +238,35 @@ describeIf('PostgreSQL backend', () => {
     expect(settings.rows[0]).toEqual({ jit: 'off', sync: 'on' });
   });
 
+  it('appends through named prepared statements, and without them once one is gone (DEALLOCATE, a pooler)', async () => {
+    const single = new PostgresStore({ url: database.url, partitionCheckMs: 0, poolSize: 1 });
+    try {
+      const names = async () =>
+        (
+          await single.pool.query<{ name: string }>(
+            "SELECT name FROM pg_prepared_statements WHERE name LIKE 'logbook_append_%' ORDER BY name",
+          )
+        ).rows.map((row) => row.name);
+      const first = await single.appendEvents([{ events: [event('named', NOW, { id: 'named-1' })] }]);
+      expect(first[0]?.ok).toBe(true);
+      expect(await names()).toEqual([
+        'logbook_append_ids',
+        'logbook_append_lock',
+        'logbook_append_maxima',
+        'logbook_append_write',
+      ]);
+      // The session loses them behind the store's back, as when a pooler hands it another server connection.
+      await single.pool.query('DEALLOCATE ALL');
+      const second = await single.appendEvents([{ events: [event('named', NOW, { id: 'named-2' })] }]);
+      expect(second[0]?.ok && second[0].rows.map((row) => row.seq)).toEqual([1]);
+      expect(await names()).toEqual([]);
+      const third = await single.appendEvents([{ events: [event('named', NOW, { id: 'named-3' })] }]);
+      expect(third[0]?.ok && third[0].rows.map((row) => row.seq)).toEqual([2]);
+    } finally {
+      await single.close();
+    }
+  });
+
   it('a read-only store (the verifier) cannot write', async () => {
     const readonly = new PostgresStore({ url: database.url, readonly: true });
     try {

@@ -335,6 +335,11 @@ export class BatchQuery implements pg.Submittable {
   handleCopyData(): void {}
 
   handleError(error: Error): void {
+    // Whatever failed, every statement this connection thought prepared is prepared again next time: a failure
+    // can be one of them gone ("prepared statement does not exist": DEALLOCATE, or a pooler that switched the
+    // server connection underneath).
+    const prepared = this.connection ? preparedOn.get(this.connection) : undefined;
+    for (const name of prepared?.keys() ?? []) prepared!.set(name, 'in doubt');
     this.failed = true;
     this.callback(error);
   }

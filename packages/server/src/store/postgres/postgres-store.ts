@@ -148,6 +148,8 @@ const bytesEqual = (a: Uint8Array | null, b: Uint8Array | null): boolean =>
 
 /** Deadlocks and serialisation failures roll the whole group back; nothing was acknowledged, so it is retried. */
 const RETRYABLE = new Set(['40P01', '40001']);
+/** "Prepared statement does not exist": the append path stops naming its statements and retries (see appendEvents). */
+const STATEMENT_GONE = '26000';
 /** The longest timer Node supports (~24.8 days): "no client-side timeout" for one query (0 means the default). */
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -207,6 +209,8 @@ export class PostgresStore implements Store {
   /** Stats' closed-day sums, kept per process; every call reads the tenant's counters, so other processes' writes count. */
   private readonly rollups: ClosedRollups;
   private readonly clock: () => number;
+  /** Append statements are named prepared statements until one turns out gone (appendEvents). */
+  private namedStatements = true;
   private partitionTimer: NodeJS.Timeout | null = null;
   private closed: Promise<void> | null = null;
 
@@ -349,9 +353,18 @@ export class PostgresStore implements Store {
           brackets: true,
         });
       } catch (error) {
-        if (attempt >= 3 || !RETRYABLE.has((error as { code?: string }).code ?? '')) throw error;
+        const code = (error as { code?: string }).code ?? '';
+        // A named statement this connection had prepared is gone: something deallocated it, or a transaction-mode
+        // pooler (PgBouncer before 1.21) moved the session to another server connection. Unnamed from here on.
+        if (code === STATEMENT_GONE && this.namedStatements) this.namedStatements = false;
+        else if (attempt >= 3 || !RETRYABLE.has(code)) throw error;
       }
     }
+  }
+
+  /** Name for an append statement (a prepared statement per connection), unless names failed once (appendEvents). */
+  private named(name: string): { name?: string } {
+    return this.namedStatements ? { name } : {};
   }
 
   private async appendInTransaction(
@@ -380,7 +393,7 @@ export class PostgresStore implements Store {
     const reading = new BatchQuery([
       'BEGIN',
       {
-        name: 'logbook_append_lock',
+        ...this.named('logbook_append_lock'),
         text: `INSERT INTO tenant_logs AS t (tenant, size, range_hashes)
                SELECT u, 0, '\\x'::bytea FROM json_array_elements_text($1::json) AS u ORDER BY u COLLATE "C"
                ON CONFLICT (tenant) DO UPDATE SET size = t.size
@@ -392,7 +405,7 @@ export class PostgresStore implements Store {
       ...(clientIds.length > 0
         ? [
             {
-              name: 'logbook_append_ids',
+              ...this.named('logbook_append_ids'),
               text: `SELECT l.tenant, l.id, l.seq, l.leaf_hash, l.occurred_ms, l.received_ms,
                             CASE WHEN ${PRUNED_LEAF('l')} THEN NULL ELSE l.input_digest END AS input_digest
                        FROM json_to_recordset($1::json) AS u(t text, i text)
@@ -402,7 +415,7 @@ export class PostgresStore implements Store {
           ]
         : []),
       {
-        name: 'logbook_append_maxima',
+        ...this.named('logbook_append_maxima'),
         text: `WITH top AS (
                  SELECT t AS tenant, (SELECT max(e.order_key) FROM events e WHERE e.tenant = t) AS k
                    FROM json_array_elements_text($1::json) AS t
@@ -583,7 +596,7 @@ export class PostgresStore implements Store {
       }));
     const write = new BatchQuery([
       {
-        name: 'logbook_append_write',
+        ...this.named('logbook_append_write'),
         text: `WITH hc AS (
                  INSERT INTO event_counts_hour AS x (tenant, hour, action, target_type, count)
                  SELECT t, h, a, tt, n FROM json_to_recordset($1::json) AS c(t text, h int4, a text, tt text, n int8)
