@@ -270,8 +270,8 @@ export class BatchQuery implements pg.Submittable {
       const { name } = statement;
       if (name === undefined) connection.parse({ text: statement.text });
       else {
-        let prepared = preparedOn.get(connection);
-        if (!prepared) preparedOn.set(connection, (prepared = new Map()));
+        const prepared = preparedOn.get(connection) ?? new Map<string, 'prepared' | 'in doubt'>();
+        preparedOn.set(connection, prepared);
         const state = prepared.get(name);
         if (state !== 'prepared') {
           // Closing a statement that does not exist is no error: after a failure, start again either way.
