@@ -98,13 +98,37 @@ export class ClosedRollups {
 
   constructor(private readonly source: RollupSource) {}
 
-  /** The `top` actors by events in the days [fromMs, toMs) touches, as actor_counts_day counts them. */
-  async topActors(
+  /**
+   * A stats window's sums: event_counts_hour over the whole hours it touches, and the `top` actors of the days it
+   * touches. The tenant's counters are read at most once for both.
+   */
+  async window(
     tenant: string,
     fromMs: number,
     toMs: number,
     nowMs: number,
     top: number,
+  ): Promise<{ hourly: HourlySums; topActors: { id: string; count: number }[] }> {
+    let read: Promise<string | null> | undefined;
+    const version = () => {
+      read ??= this.source.version(tenant);
+      return read;
+    };
+    const [hourly, topActors] = await Promise.all([
+      this.hourly(tenant, Math.floor(fromMs / HOUR_MS), Math.ceil(toMs / HOUR_MS), nowMs, version),
+      this.topActors(tenant, fromMs, toMs, nowMs, top, version),
+    ]);
+    return { hourly, topActors };
+  }
+
+  /** The `top` actors by events in the days [fromMs, toMs) touches, as actor_counts_day counts them. */
+  private async topActors(
+    tenant: string,
+    fromMs: number,
+    toMs: number,
+    nowMs: number,
+    top: number,
+    version: () => Promise<string | null>,
   ): Promise<{ id: string; count: number }[]> {
     const firstDay = Math.floor(fromMs / DAY_MS);
     const endDay = Math.ceil(toMs / DAY_MS);
@@ -112,12 +136,17 @@ export class ClosedRollups {
     // Today's largest sum is read beside the closed part (on PostgreSQL, round trips in parallel).
     const [closed, maxFresh] = await Promise.all([
       closedEnd > firstDay
-        ? this.closed(`actors\u0000${tenant}\u0000${firstDay}\u0000${closedEnd}`, tenant, nowMs, async () => {
-            const ranked = (await this.source.actorSums(tenant, firstDay, closedEnd)).sort((a, b) =>
-              ranksAbove(a, b) ? -1 : 1,
-            );
-            return { counts: new Map(ranked), ranked } satisfies ActorSums;
-          })
+        ? this.closed(
+            `actors\u0000${tenant}\u0000${firstDay}\u0000${closedEnd}`,
+            version,
+            nowMs,
+            async () => {
+              const ranked = (await this.source.actorSums(tenant, firstDay, closedEnd)).sort((a, b) =>
+                ranksAbove(a, b) ? -1 : 1,
+              );
+              return { counts: new Map(ranked), ranked } satisfies ActorSums;
+            },
+          )
         : null,
       closedEnd < endDay ? this.source.largestActorSum(tenant, closedEnd, endDay) : 0,
     ]);
@@ -162,12 +191,18 @@ export class ClosedRollups {
   }
 
   /** event_counts_hour summed over the hours [fromHour, toHour): by action and target type, and by hour. */
-  async hourly(tenant: string, fromHour: number, toHour: number, nowMs: number): Promise<HourlySums> {
+  private async hourly(
+    tenant: string,
+    fromHour: number,
+    toHour: number,
+    nowMs: number,
+    version: () => Promise<string | null>,
+  ): Promise<HourlySums> {
     const closedEnd = Math.max(fromHour, Math.min(toHour, Math.floor(nowMs / DAY_MS) * (DAY_MS / HOUR_MS)));
     if (closedEnd === fromHour) return this.source.hourSums(tenant, closedEnd, toHour);
     // The version is read before anything is summed (in closed): a write after it moves it, so nothing it missed is kept.
     const [closed, fresh] = await Promise.all([
-      this.closed(`hours\u0000${tenant}\u0000${fromHour}\u0000${closedEnd}`, tenant, nowMs, () =>
+      this.closed(`hours\u0000${tenant}\u0000${fromHour}\u0000${closedEnd}`, version, nowMs, () =>
         this.source.hourSums(tenant, fromHour, closedEnd),
       ),
       this.source.hourSums(tenant, closedEnd, toHour),
@@ -180,8 +215,13 @@ export class ClosedRollups {
   }
 
   /** The kept sums under `key` while the tenant's counters are unchanged, else freshly computed (and kept). */
-  private async closed<T>(key: string, tenant: string, nowMs: number, compute: () => Promise<T>): Promise<T> {
-    const version = await this.source.version(tenant);
+  private async closed<T>(
+    key: string,
+    readVersion: () => Promise<string | null>,
+    nowMs: number,
+    compute: () => Promise<T>,
+  ): Promise<T> {
+    const version = await readVersion();
     const kept = this.kept.get(key);
     if (kept && kept.version === version) {
       // Most recently used last, so that the oldest is the one evicted.

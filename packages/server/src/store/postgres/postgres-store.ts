@@ -832,8 +832,6 @@ export class PostgresStore implements Store {
 
   async eventStats(request: StatsRequest): Promise<StatsResult> {
     const { tenant } = request;
-    const fromHour = Math.floor(request.fromMs / HOUR_MS);
-    const toHour = Math.ceil(request.toMs / HOUR_MS);
     // last24h: whole hours from the rollup, the two partial hours at the edges counted exactly.
     const dayAgo = request.nowMs - DAY_MS;
     const firstWholeHour = Math.ceil(dayAgo / HOUR_MS);
@@ -852,7 +850,7 @@ export class PostgresStore implements Store {
 
     // By action, by target type, the histogram and top actors: closed days' sums kept between calls, today's read
     // (store/closed-rollups.ts). Summed from scratch, 30 days of 10,000 daily actors are 300,000 rollup rows per call.
-    const [total, wholeHours, edgeCounts, hourly, topActors] = await Promise.all([
+    const [total, wholeHours, edgeCounts, { hourly, topActors }] = await Promise.all([
       this.logSize(tenant),
       this.pool
         .query<{ n: string }>(
@@ -861,8 +859,7 @@ export class PostgresStore implements Store {
         )
         .then((r) => int(r.rows[0]!.n)),
       Promise.all(edges.map(countKeys)),
-      this.rollups.hourly(tenant, fromHour, toHour, request.nowMs),
-      this.rollups.topActors(tenant, request.fromMs, request.toMs, request.nowMs, request.top),
+      this.rollups.window(tenant, request.fromMs, request.toMs, request.nowMs, request.top),
     ]);
     return {
       total,

@@ -34,12 +34,13 @@ export function postgresRollupSource(pool: pg.Pool): RollupSource {
 
     async largestActorSum(tenant, fromDay, toDay) {
       if (fromDay >= toDay) return 0;
+      const oneDay = toDay === fromDay + 1;
       const { rows } = await pool.query<{ n: string }>(
-        toDay === fromDay + 1
+        oneDay
           ? 'SELECT coalesce(max(count), 0) AS n FROM actor_counts_day WHERE tenant = $1 AND day = $2'
           : `SELECT coalesce(max(n), 0) AS n FROM (SELECT sum(count) AS n FROM actor_counts_day
               WHERE tenant = $1 AND day >= $2 AND day < $3 GROUP BY actor_id) sums`,
-        toDay === fromDay + 1 ? [tenant, fromDay] : [tenant, fromDay, toDay],
+        oneDay ? [tenant, fromDay] : [tenant, fromDay, toDay],
       );
       return int(rows[0]!.n);
     },

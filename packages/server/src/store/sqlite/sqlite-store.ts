@@ -260,8 +260,6 @@ export class SqliteStore implements Store {
 
   async eventStats(request: StatsRequest): Promise<StatsResult> {
     const { tenant } = request;
-    const fromHour = Math.floor(request.fromMs / HOUR_MS);
-    const toHour = Math.ceil(request.toMs / HOUR_MS);
     const total = this.liveCount(tenant);
 
     // last24h: whole hours from the rollup, the two partial hours at the edges counted exactly.
@@ -292,15 +290,14 @@ export class SqliteStore implements Store {
 
     // By action, by target type, the histogram and top actors: closed days' sums kept between calls, today's read
     // (store/closed-rollups.ts). Summed from scratch, 30 days of 10,000 daily actors are 300,000 rollup rows per call.
-    const hourly = await this.rollups.hourly(tenant, fromHour, toHour, request.nowMs);
-    const { byAction, byTargetType, histogram } = statsFromHourly(hourly, BUCKET_MS[request.bucket]);
-    const topActors = await this.rollups.topActors(
+    const { hourly, topActors } = await this.rollups.window(
       tenant,
       request.fromMs,
       request.toMs,
       request.nowMs,
       request.top,
     );
+    const { byAction, byTargetType, histogram } = statsFromHourly(hourly, BUCKET_MS[request.bucket]);
     return { total, last24h, byAction, byTargetType, topActors, histogram };
   }
 
