@@ -77,7 +77,7 @@ function psqlCopy(url: string, table: string, columns: string, file: string): nu
 }
 
 const EVENT_COLUMNS =
-  'tenant, order_key, seq, occurred_ms, received_ms, action, actor_id, target_type, target_id, outcome, ip, body, search';
+  'tenant, order_key, seq, occurred_ms, received_ms, action, actor_id, target_type, target_id, outcome, ip, body, search, leaf_hash';
 const LEAF_COLUMNS = 'tenant, seq, id, order_key, occurred_ms, received_ms, leaf_hash, input_digest';
 const NODE_COLUMNS = 'tenant, level, idx, hash';
 const HOUR_COLUMNS = 'tenant, hour, action, target_type, count';
@@ -152,6 +152,7 @@ async function rawCopy(
         tsvectorText(e.searchText),
       ]
         .map(copyField)
+        .concat(hex(e.leafHash))
         .join('\t'),
     );
     leaves.push(
@@ -196,7 +197,7 @@ async function rawCopy(
       await client.connect();
       await client.query(`CREATE TABLE events (tenant text COLLATE "C" NOT NULL, order_key bigint NOT NULL, seq bigint NOT NULL,
         occurred_ms bigint NOT NULL, received_ms bigint NOT NULL, action text NOT NULL, actor_id text NOT NULL, target_type text,
-        target_id text, outcome text NOT NULL, ip text, body text NOT NULL, search tsvector NOT NULL)`);
+        target_id text, outcome text NOT NULL, ip text, body text NOT NULL, search tsvector NOT NULL, leaf_hash bytea)`);
       await client.end();
       results.copyBareTable = rows.length / psqlCopy(bare.url, 'events', EVENT_COLUMNS, eventsFile);
     } finally {

@@ -1,6 +1,9 @@
 // Query-latency suite at scale: loads N seeded events through HTTP into a real `logbook serve` (recording the
 // sustained ingest rate, CPU per event and RSS as the store grows), then times the main read paths over HTTP with
 // p50/p95/p99. LOGBOOK_BENCH_DATA_DIR keeps the loaded dataset for later runs; nothing here writes outside it or /tmp.
+// LOGBOOK_BENCH_COLD (a shell command that empties the caches, e.g. the OS page cache and PostgreSQL's buffers)
+// times each query cold instead: the command and a fresh server before each case, no warm-up, distinct parameters.
+import { execSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +29,8 @@ const CONCURRENCY = 4;
 const SPACING_MS = 250;
 const TIMED_RUNS = 200;
 const WARM_UP_RUNS = 10;
+/** Cold runs per case: each reads rows no earlier run of the case read (samples are distinct), few enough to stay cold. */
+const COLD_RUNS = 30;
 
 interface Sample {
   actor: string;
@@ -206,13 +211,25 @@ interface QueryTiming {
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * p) - 1)]!;
 
-async function timeQueries(server: ServerHandle, note: DatasetNote): Promise<QueryTiming[]> {
+/**
+ * Times every case on `server`; with `cold`, each case first runs the command and gets a fresh server from
+ * `restart` (whose caches are empty too), and is timed without warm-up.
+ */
+async function timeQueries(
+  server: ServerHandle,
+  note: DatasetNote,
+  cold?: { restart: () => Promise<ServerHandle> },
+): Promise<QueryTiming[]> {
   const timings: QueryTiming[] = [];
+  const runs = cold ? COLD_RUNS : TIMED_RUNS;
   for (const c of queryCases(note)) {
-    for (let i = 0; i < WARM_UP_RUNS; i++) await getJson(`${server.url}${c.url(i)}`, server.key);
+    if (cold) server = await cold.restart();
+    else {
+      for (let i = 0; i < WARM_UP_RUNS; i++) await getJson(`${server.url}${c.url(i)}`, server.key);
+    }
     const times: number[] = [];
     let rows = 0;
-    for (let i = 0; i < TIMED_RUNS; i++) {
+    for (let i = 0; i < runs; i++) {
       const started = performance.now();
       const body = await getJson<{ data?: unknown[] }>(`${server.url}${c.url(i)}`, server.key);
       times.push(performance.now() - started);
@@ -227,7 +244,7 @@ async function timeQueries(server: ServerHandle, note: DatasetNote): Promise<Que
       p95Ms: ms(percentile(times, 0.95)),
       p99Ms: ms(percentile(times, 0.99)),
       maxMs: ms(times[times.length - 1]!),
-      rows: Math.round(rows / TIMED_RUNS),
+      rows: Math.round(rows / runs),
     };
     timings.push(timing);
     console.log(
@@ -265,9 +282,13 @@ export async function querySuite(options: {
     samples: [],
     load: [],
   };
-  const server = await startLogbook(
-    backend === 'sqlite' ? { LOGBOOK_DATA_DIR: dataDir } : { LOGBOOK_DATABASE_URL: note.databaseUrl! },
-  );
+  const start = () =>
+    startLogbook(
+      backend === 'sqlite' ? { LOGBOOK_DATA_DIR: dataDir } : { LOGBOOK_DATABASE_URL: note.databaseUrl! },
+    );
+  let server = await start();
+  const coldCommand = process.env.LOGBOOK_BENCH_COLD;
+  if (coldCommand && !previous) throw new Error('LOGBOOK_BENCH_COLD times a kept dataset: load it first');
   let queries: QueryTiming[] = [];
   let queryPeakRss = 0;
   try {
@@ -284,9 +305,21 @@ export async function querySuite(options: {
       await client.end();
     }
     server.resetPeakRss();
-    console.log(`queries over HTTP, 1 client, ${TIMED_RUNS} timed runs each:`);
-    queries = await timeQueries(server, note);
-    queryPeakRss = server.peakRssMiB();
+    if (coldCommand) {
+      console.log(`queries over HTTP, 1 client, ${COLD_RUNS} cold runs each (after \`${coldCommand}\`):`);
+      const restart = async () => {
+        queryPeakRss = Math.max(queryPeakRss, server.peakRssMiB());
+        await server.stop();
+        execSync(coldCommand, { shell: '/bin/bash', stdio: 'inherit' });
+        server = await start();
+        return server;
+      };
+      queries = await timeQueries(server, note, { restart });
+    } else {
+      console.log(`queries over HTTP, 1 client, ${TIMED_RUNS} timed runs each:`);
+      queries = await timeQueries(server, note);
+    }
+    queryPeakRss = Math.max(queryPeakRss, server.peakRssMiB());
   } finally {
     await server.stop();
     if (!keep) {
@@ -303,13 +336,14 @@ export async function querySuite(options: {
     ),
   ].join('\n');
   const queryTable = [
-    `| query over ${n.toLocaleString('en')} events (HTTP, 1 client, ${TIMED_RUNS} runs) | p50 ms | p95 ms | p99 ms | rows |`,
+    `| query over ${n.toLocaleString('en')} events (HTTP, 1 client, ${coldCommand ? `${COLD_RUNS} cold` : TIMED_RUNS} runs) | p50 ms | p95 ms | p99 ms | rows |`,
     '|---|---:|---:|---:|---:|',
     ...queries.map((t) => `| ${t.name} | ${t.p50Ms} | ${t.p95Ms} | ${t.p99Ms} | ${t.rows} |`),
   ].join('\n');
   console.log(`\n${loadTable}\n\n${queryTable}\n\nserver peak RSS during the queries: ${queryPeakRss} MiB`);
-  const file = writeResults(`query-${backend}-${n}`, {
+  const file = writeResults(`query-${coldCommand ? 'cold-' : ''}${backend}-${n}`, {
     suite: 'query',
+    ...(coldCommand ? { cold: coldCommand } : {}),
     backend,
     when: new Date().toISOString(),
     machine: machine(),

@@ -4,14 +4,17 @@
 // tsquery syntax. Runs on a fresh database; skipped with a notice when no PostgreSQL answers (failing under CI=true).
 import {
   type EventInput,
+  generateSigningKey,
   inclusionProofPlan,
   materializeProof,
   rootOf,
+  verifierKeyString,
   verifyInclusion,
 } from '@logbook/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PreparedEvent, prepareEvent } from '../src/domain/event.ts';
 import { parseSearchTerms } from '../src/query/search-terms.ts';
+import { verifyStore } from '../src/services/verifier.ts';
 import { searchWords, tsqueryText, tsvectorText } from '../src/store/postgres/full-text.ts';
 import {
   dropEventPartitionsBefore,
@@ -264,6 +267,58 @@ describeIf('PostgreSQL backend', () => {
       expect(third[0]?.ok && third[0].rows.map((row) => row.seq)).toEqual([2]);
     } finally {
       await single.close();
+    }
+  });
+
+  it('lists show the leaf hash copied into the payload row (older rows: the log index), and the verifier checks the copy', async () => {
+    // Its own database: the verifier reads every tenant, and other tests here leave findings on purpose.
+    const own = await createTestDatabase();
+    const copies = new PostgresStore({ url: own.url, clock: () => NOW, partitionCheckMs: 0 });
+    try {
+      await copies.migrate();
+      const key = generateSigningKey('copies.example');
+      const verifierKeys = [verifierKeyString(key.name, key.publicKey)];
+      const appended = Array.from({ length: 3 }, (_, i) => event('copies', NOW + i));
+      await copies.appendEvents([{ events: appended }]);
+      const hex = (hash: Uint8Array) => Buffer.from(hash).toString('hex');
+      const expected = appended.map((e) => hex(e.leafHash));
+      const stored = await copies.pool.query<{ leaf_hash: Buffer }>(
+        'SELECT leaf_hash FROM events ORDER BY seq',
+      );
+      expect(stored.rows.map((row) => hex(row.leaf_hash))).toEqual(expected);
+      // Every page shape: a plain list, a word found by walking the newest rows (a page of 2), and by the GIN step.
+      const listed = async () =>
+        [
+          (
+            await copies.listEvents({
+              filter: { tenant: 'copies' },
+              limit: 10,
+              order: 'asc',
+              includeTotal: false,
+            })
+          ).rows,
+          ...(await Promise.all(
+            [2, 10].map(async (limit) => {
+              const filter = { tenant: 'copies', search: parseSearchTerms('edit') };
+              return (await copies.listEvents({ filter, limit, order: 'asc', includeTotal: false })).rows;
+            }),
+          )),
+        ].map((rows) => rows.map((row) => hex(row.leafHash)));
+      // A row written before the copy existed (migration 0011) has none: its hash comes from the log index.
+      await copies.pool.query('UPDATE events SET leaf_hash = NULL WHERE seq = 0');
+      expect(await listed()).toEqual([expected, expected.slice(0, 2), expected]);
+      expect((await verifyStore(copies, { verifierKeys, all: true })).findings).toEqual([]);
+      // Lists show the copy, not the log index's hash: so a copy edited behind Logbook's back is a finding.
+      const forged = Buffer.alloc(32, 7);
+      await copies.pool.query('UPDATE events SET leaf_hash = $1 WHERE seq = 2', [forged]);
+      const shown = [...expected.slice(0, 2), hex(forged)];
+      expect(await listed()).toEqual([shown, shown.slice(0, 2), shown]);
+      const report = await verifyStore(copies, { verifierKeys, all: true });
+      expect(report.findings.map((f) => [f.seq, f.kind])).toEqual([[2, 'hash-mismatch']]);
+      expect(report.findings[0]!.message).toContain('the leaf hash listings show (0707070707070707…)');
+    } finally {
+      await copies.close();
+      await own.drop();
     }
   });
 

@@ -1562,6 +1562,14 @@ class TenantLogVerifier {
           message: `event ${row.id}: its stored content does not match its leaf hash (stored ${toHex(row.leafHash).slice(0, 16)}…, content hashes to ${toHex(leaf).slice(0, 16)}…): the event was modified`,
         });
       }
+      if (row.listedLeafHash && !bytesEqual(row.listedLeafHash, row.leafHash)) {
+        report({
+          tenant,
+          seq: row.seq,
+          kind: 'hash-mismatch',
+          message: `event ${row.id}: the leaf hash listings show (${toHex(row.listedLeafHash).slice(0, 16)}…) is not the log's (${toHex(row.leafHash).slice(0, 16)}…): the copy in its stored row was modified`,
+        });
+      }
       let body: EventBody | null = null;
       try {
         body = JSON.parse(row.body) as EventBody;

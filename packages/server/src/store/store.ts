@@ -92,6 +92,11 @@ export interface LogEntryRow {
   body: string;
   leafHash: Uint8Array;
   /**
+   * The copy of the leaf hash that listings show, where the store keeps one apart from the log's (PostgreSQL: in the
+   * payload row); the verifier checks that it equals leafHash.
+   */
+  listedLeafHash?: Uint8Array;
+  /**
    * Null for a live entry. For a redacted one: the seq of the audit event that recorded its deletion; its payload
    * is gone (body '', columns blank), its id, seq, time and leaf hash stay.
    */

@@ -252,4 +252,14 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
       ALTER TABLE tenant_logs ADD COLUMN late_appends bigint NOT NULL DEFAULT 0;
     `,
   },
+  {
+    name: '0011_event_leaf_hash',
+    sql: `
+      -- A copy of the leaf hash in the payload row, so a listed page reads its rows and nothing else: looking each
+      -- one up in log_leaves was a second random read per row on a cold page. log_leaves stays the log's record (it
+      -- outlives dropped partitions); the verifier reports a copy that disagrees with it. Rows written before this
+      -- migration keep NULL and are listed with the lookup, as before: adding a nullable column rewrites nothing.
+      ALTER TABLE events ADD COLUMN leaf_hash bytea;
+    `,
+  },
 ];

@@ -72,8 +72,11 @@ const PAYLOAD_OF_LEAF = (columns: string) =>
 const PRUNED_LEAF = (l: string) =>
   `EXISTS (SELECT 1 FROM pruned_ranges p WHERE p.tenant = ${l}.tenant AND ${l}.order_key >= p.from_key
              AND ${l}.order_key < p.to_key AND ${l}.seq < p.below_seq)`;
-/** Leaf hash of a listed row, looked up per returned row in the log index. */
-const LEAF_OF_ROW = `coalesce((SELECT l.leaf_hash FROM log_leaves l WHERE l.tenant = e.tenant AND l.seq = e.seq), '\\x'::bytea)`;
+/**
+ * Leaf hash of a listed row: its copy in the row (0011_event_leaf_hash), or for a row written before that copy existed,
+ * looked up in the log index (coalesce evaluates the lookup only then).
+ */
+const LEAF_OF_ROW = `coalesce(e.leaf_hash, (SELECT l.leaf_hash FROM log_leaves l WHERE l.tenant = e.tenant AND l.seq = e.seq), '\\x'::bytea)`;
 
 export interface PostgresStoreOptions {
   /** postgres://user:password@host:port/database?… */
@@ -177,6 +180,7 @@ const EVENT_COLUMNS = [
   'ip',
   'body',
   'search',
+  'leaf_hash',
 ] as const;
 const LEAF_COLUMNS = [
   'tenant',
@@ -638,7 +642,8 @@ export class PostgresStore implements Store {
           .text(e.outcome)
           .text(toPgText(e.ip))
           .text(e.body)
-          .tsvector(lexemePositions(e.searchText));
+          .tsvector(lexemePositions(e.searchText))
+          .bytea(e.leafHash);
       }
       payloads.end();
       const leaves = new BinaryRows(write.send);
@@ -730,7 +735,7 @@ export class PostgresStore implements Store {
       raws = (
         await this.pool.query<EventRowRaw>(
           `SELECT e.order_key, e.seq, e.body, ${LEAF_OF_ROW} AS leaf_hash
-             FROM (SELECT tenant, order_key, seq, body FROM events e WHERE ${where}
+             FROM (SELECT tenant, order_key, seq, body, leaf_hash FROM events e WHERE ${where}
                    ORDER BY e.order_key ${order} LIMIT ${p.add(limit)}) e
             ORDER BY e.order_key ${order}`,
           p.values,
@@ -767,7 +772,7 @@ export class PostgresStore implements Store {
       const where = this.conditions(w, filter, order, after);
       const { rows } = await this.pool.query<EventRowRaw>(
         `SELECT e.order_key, e.seq, e.body, ${LEAF_OF_ROW} AS leaf_hash
-           FROM (SELECT tenant, order_key, seq, body, search FROM events e WHERE ${where}
+           FROM (SELECT tenant, order_key, seq, body, leaf_hash, search FROM events e WHERE ${where}
                  ORDER BY e.order_key ${order} LIMIT ${w.add(window)}) e
           WHERE e.search @@ ${w.add(query)}::tsquery
           ORDER BY e.order_key ${order} LIMIT ${w.add(limit)}`,
@@ -797,7 +802,7 @@ export class PostgresStore implements Store {
          )
          SELECT page.order_key, e.seq, e.body, ${LEAF_OF_ROW} AS leaf_hash
            FROM page CROSS JOIN LATERAL (
-             SELECT tenant, seq, body FROM events e WHERE e.tenant = $1 AND e.order_key = page.order_key LIMIT 1
+             SELECT tenant, seq, body, leaf_hash FROM events e WHERE e.tenant = $1 AND e.order_key = page.order_key LIMIT 1
            ) e
           ORDER BY page.order_key ${order}`,
         p.values,
@@ -963,6 +968,7 @@ export class PostgresStore implements Store {
       ip: string | null;
       body: string | null;
       leaf_hash: Buffer;
+      listed_leaf_hash: Buffer | null;
       redacted_by: string | null;
       pruned_from: string | null;
       pruned_below: string | null;
@@ -971,11 +977,12 @@ export class PostgresStore implements Store {
       // A leaf without payload and without redacted_by may lie in a dropped partition: the pruned range covering it
       // (the earliest, if a month was dropped twice) stands in for the per-row mark.
       `SELECT l.seq, l.id, l.tenant, coalesce(e.occurred_ms, l.occurred_ms) AS occurred_ms, e.action, e.actor_id,
-              e.target_type, e.target_id, e.outcome, e.ip, e.body, l.leaf_hash, l.redacted_by,
+              e.target_type, e.target_id, e.outcome, e.ip, e.body, l.leaf_hash, e.leaf_hash AS listed_leaf_hash,
+              l.redacted_by,
               p.from_key AS pruned_from, p.below_seq AS pruned_below, p.record_seq AS pruned_by
          FROM (SELECT * FROM log_leaves WHERE tenant = $1 AND seq >= $2 ORDER BY seq LIMIT $3) l
          LEFT JOIN LATERAL (SELECT e.tenant, e.occurred_ms, e.action, e.actor_id, e.target_type, e.target_id, e.outcome,
-                                   e.ip, e.body
+                                   e.ip, e.body, e.leaf_hash
                               FROM events e
                              WHERE e.tenant = l.tenant AND e.order_key = l.order_key AND e.seq = l.seq LIMIT 1) e ON true
          LEFT JOIN LATERAL (SELECT p.from_key, p.below_seq, p.record_seq FROM pruned_ranges p
@@ -999,6 +1006,7 @@ export class PostgresStore implements Store {
       ip: fromPgText(r.ip),
       body: r.body ?? '',
       leafHash: r.leaf_hash,
+      ...(r.listed_leaf_hash !== null ? { listedLeafHash: r.listed_leaf_hash } : {}),
       redactedBy:
         r.redacted_by !== null ? int(r.redacted_by) : r.pruned_by !== null ? int(r.pruned_by) : null,
       ...(r.pruned_by !== null
