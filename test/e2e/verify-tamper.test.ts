@@ -790,6 +790,23 @@ describe('logbook verify on a data dir written by the real server', { timeout: 1
     }
   });
 
+  it('a database whose schema predates this verifier → exit 2 naming the migration to apply, not a crash or "tampered"', async () => {
+    const copy = copyPristine();
+    const latest = withDb(copy, (db) => {
+      const row = db.prepare('SELECT name FROM schema_migrations ORDER BY name DESC LIMIT 1').get() as {
+        name: string;
+      };
+      db.prepare('DELETE FROM schema_migrations WHERE name = ?').run(row.name);
+      return row.name;
+    });
+    const run = await runCli(['verify', '--data-dir', copy.data, '--public-key', pinnedKey, '--json']);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain(`not applied: ${latest}`);
+    expect(run.stderr).toContain('logbook migrate');
+    expect(run.stderr, 'no stack trace').not.toMatch(/\n\s+at /);
+  });
+
   it('verify --help → exit 0 and lists the options', async () => {
     const run = await runCli(['verify', '--help']);
     expect(run.code).toBe(0);

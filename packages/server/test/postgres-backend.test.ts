@@ -16,6 +16,7 @@ import { type PreparedEvent, prepareEvent } from '../src/domain/event.ts';
 import { parseSearchTerms } from '../src/query/search-terms.ts';
 import { verifyStore } from '../src/services/verifier.ts';
 import { searchWords, tsqueryText, tsvectorText } from '../src/store/postgres/full-text.ts';
+import { POSTGRES_MIGRATIONS } from '../src/store/postgres/migrations.ts';
 import {
   dropEventPartitionsBefore,
   ensureEventPartitions,
@@ -116,6 +117,16 @@ describeIf('PostgreSQL backend', () => {
     expect(expected[0]).toBe('events_p2026_10');
     expect(await ensureEventPartitions(store.pool, NOW)).toEqual([]);
     expect(await store.migrate()).toEqual([]);
+    expect(await store.pendingMigrations()).toEqual([]);
+    // A database Logbook never migrated (no schema_migrations table) has every migration pending.
+    const empty = await createTestDatabase();
+    const unmigrated = new PostgresStore({ url: empty.url, readonly: true, partitionCheckMs: 0 });
+    try {
+      expect(await unmigrated.pendingMigrations()).toEqual(POSTGRES_MIGRATIONS.map((m) => m.name));
+    } finally {
+      await unmigrated.close();
+      await empty.drop();
+    }
   });
 
   it('routes each event to its month; others to the default partition, moved out when their month is created', async () => {

@@ -720,6 +720,7 @@ describe.each(BACKENDS)('store contract on %s', (backend) => {
 
   it('migrate is idempotent and ping answers', async () => {
     expect(await store.migrate()).toEqual([]);
+    expect(await store.pendingMigrations()).toEqual([]);
     await store.ping();
     expect(store.capabilities.name).toBe(backend);
   });

@@ -71,11 +71,20 @@ function readKey(value: string): string {
 
 /** Unreachable server, wrong credentials, or no Logbook tables: a usage/connection error (2), not tampering (1). */
 async function requireReadable(store: ReturnType<typeof openStore>): Promise<void> {
+  let pending: string[];
   try {
     await store.listTenantLogs();
+    pending = await store.pendingMigrations();
   } catch (error) {
     throw new ConfigError(
       `cannot read the Logbook database: ${(error as Error).message} (check the URL, or run "logbook migrate" first)`,
+    );
+  }
+  // The verifier reads the schema this version writes (e.g. PostgreSQL's leaf hash copies, 0011): an older database
+  // would fail mid-run on a missing column, which is not tampering either.
+  if (pending.length > 0) {
+    throw new ConfigError(
+      `the Logbook database's schema is older than this verifier (not applied: ${pending.join(', ')}): run "logbook migrate" with this version first, or verify with the version that wrote it`,
     );
   }
 }

@@ -326,6 +326,8 @@ export interface Store {
   readonly capabilities: StoreCapabilities;
   /** Applies pending migrations; safe to call on every start. Returns the names applied now. */
   migrate(): Promise<string[]>;
+  /** This code's migrations the database has not applied (all of them when it has none); reads only. */
+  pendingMigrations(): Promise<string[]>;
 
   /** Appends several requests in one transaction (group commit); resolves after the commit is durable. */
   appendEvents(requests: AppendRequest[]): Promise<AppendResult[]>;

@@ -670,6 +670,17 @@ export class PostgresStore implements Store {
     return results;
   }
 
+  async pendingMigrations(): Promise<string[]> {
+    const { rows } = await this.pool
+      .query<{ name: string }>('SELECT name FROM schema_migrations')
+      .catch((error: { code?: string }) => {
+        if (error.code === '42P01') return { rows: [] }; // no schema_migrations: nothing applied
+        throw error;
+      });
+    const applied = new Set(rows.map((r) => r.name));
+    return POSTGRES_MIGRATIONS.map((m) => m.name).filter((name) => !applied.has(name));
+  }
+
   async getEvent(tenant: string, id: string): Promise<StoredEventRow | null> {
     const { rows } = await this.pool.query<EventRowRaw>(
       `SELECT l.order_key, l.seq, e.body, l.leaf_hash FROM log_leaves l ${PAYLOAD_OF_LEAF('e.body')}

@@ -168,6 +168,20 @@ export class SqliteStore implements Store {
     return now;
   }
 
+  async pendingMigrations(): Promise<string[]> {
+    const table = this.db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
+      .get();
+    const applied = new Set(
+      table
+        ? (this.db.prepare('SELECT name FROM schema_migrations').all() as { name: string }[]).map(
+            (r) => r.name,
+          )
+        : [],
+    );
+    return SQLITE_MIGRATIONS.map((m) => m.name).filter((name) => !applied.has(name));
+  }
+
   async appendEvents(requests: AppendRequest[]): Promise<AppendResult[]> {
     if (this.writer) return this.writer.appendEvents(requests);
     return this.db.transaction(() => this.appender.appendInTransaction(requests)).immediate();
