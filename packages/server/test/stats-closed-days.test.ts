@@ -93,6 +93,20 @@ describe.each(BACKENDS)('stats over closed days and today on %s', (backend) => {
     };
   }
 
+  /** A stats request for the default 30 days of `tenant`, asking for `top` actors. */
+  const lastThirtyDays = (tenant: string, top: number) =>
+    statsRequest(
+      { from: new Date(NOW - 30 * DAY).toISOString(), to: new Date(NOW).toISOString(), top },
+      tenant,
+      NOW,
+    );
+  /** What topActors must say: the `top` largest totals, ties by id. */
+  const largest = (totals: Map<string, number>, top: number) =>
+    [...totals]
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .slice(0, top)
+      .map(([id, count]) => ({ id, count }));
+
   const WINDOWS: [string, number, number][] = [
     ['default 30 days', NOW - 30 * DAY, NOW],
     ['closed days only', NOW - 9 * DAY, NOW - 3 * DAY],
@@ -259,16 +273,8 @@ describe.each(BACKENDS)('stats over closed days and today on %s', (backend) => {
     const totals = new Map(closed);
     const ask = async () => {
       for (let top = 1; top <= 8; top++) {
-        const request = statsRequest(
-          { from: new Date(NOW - 30 * DAY).toISOString(), to: new Date(NOW).toISOString(), top },
-          tenant,
-          NOW,
-        );
-        const want = [...totals]
-          .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-          .slice(0, top)
-          .map(([id, count]) => ({ id, count }));
-        expect((await ts.store.eventStats(request)).topActors, `top ${top}`).toEqual(want);
+        const request = lastThirtyDays(tenant, top);
+        expect((await ts.store.eventStats(request)).topActors, `top ${top}`).toEqual(largest(totals, top));
       }
     };
     await ask(); // keeps the closed sums
@@ -325,15 +331,8 @@ describe.each(BACKENDS)('stats over closed days and today on %s', (backend) => {
         if (!result?.ok) throw new Error('append refused');
       }
       for (const top of [1, 3, 10, 25, 60]) {
-        const request = statsRequest(
-          { from: new Date(NOW - 30 * DAY).toISOString(), to: new Date(NOW).toISOString(), top },
-          tenant,
-          NOW,
-        );
-        const want = [...totals]
-          .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-          .slice(0, top)
-          .map(([id, count]) => ({ id, count }));
+        const request = lastThirtyDays(tenant, top);
+        const want = largest(totals, top);
         // Twice: the first call sums the closed days, the second uses the kept sums.
         expect((await ts.store.eventStats(request)).topActors, `seed ${seed}, top ${top}`).toEqual(want);
         expect((await ts.store.eventStats(request)).topActors, `seed ${seed}, top ${top}, kept`).toEqual(
