@@ -766,4 +766,60 @@ describe.each(BACKENDS)('stats after redaction on %s', (backend) => {
     expect(redacted.sort()).toEqual([events[0]!.id, events[3]!.id].sort());
     expect(await stats()).toBe(before + 1 - 2);
   });
+
+  it('last24h equals a count of what was written, for a now anywhere in its hour, edges and future-dated events included', async () => {
+    const t = 'stats-last24h';
+    const HOUR_START = Math.floor(T0 / HOUR) * HOUR;
+    // Nows either side of the half hour (the oldest partial hour is counted from its shorter side) and at its ends.
+    const nows = [
+      0,
+      1,
+      10 * 60_000,
+      30 * 60_000 - 1,
+      30 * 60_000,
+      30 * 60_000 + 1,
+      59 * 60_000,
+      HOUR - 2,
+      HOUR - 1,
+    ].map((offset) => HOUR_START + offset);
+    const times = new Set<number>([HOUR_START - 2 * HOUR, HOUR_START - 24 * HOUR + 17 * 60_000]);
+    for (const now of nows) {
+      for (const at of [
+        now - 24 * HOUR - 1,
+        now - 24 * HOUR,
+        now - 24 * HOUR + 1,
+        now - 1,
+        now,
+        now + 1,
+        now + 60_000,
+      ]) {
+        times.add(at);
+      }
+    }
+    const written = [...times].map((at) => event({ tenant: t, at }));
+    await appendOne(ts.store, written);
+    const record = okRows(
+      (
+        await ts.store.appendEvents([
+          { events: [event({ tenant: t, at: HOUR_START - HOUR, action: 'logbook.events.redact' })] },
+        ])
+      )[0],
+    )[0]!;
+    // Redact one event at each edge of some windows: the oldest instant of one, the newest of another.
+    const gone = [written[2]!, written[7]!, written[10]!];
+    await ts.store.redactEvents({
+      tenant: t,
+      ids: gone.map((e) => e.id),
+      recordSeq: record.seq,
+      keepActions: ['logbook.events.redact'],
+      limit: 10,
+    });
+    const live = [...written.filter((e) => !gone.includes(e)).map((e) => e.occurredMs), HOUR_START - HOUR];
+    for (const now of nows) {
+      const stats = await ts.store.eventStats(statsRequest({ bucket: 'hour' }, t, now));
+      expect(stats.last24h, `now = hour start + ${now - HOUR_START} ms`).toBe(
+        live.filter((at) => at >= now - 24 * HOUR && at <= now).length,
+      );
+    }
+  });
 });

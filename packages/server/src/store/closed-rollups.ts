@@ -92,6 +92,38 @@ export function statsFromHourly(
   return { byAction: largestFirst(actionCounts), byTargetType: largestFirst(targetTypeCounts), histogram };
 }
 
+/** What `last24h` (events that occurred in [now − 24 h, now]) sums: rollup hours, then exact counts of ms ranges. */
+export interface Last24hParts {
+  /** event_counts_hour over the hours [fromHour, toHour). */
+  fromHour: number;
+  toHour: number;
+  /** Ranges [fromMs, toMs) of occurrence whose live events are added, or subtracted. */
+  add: [number, number][];
+  subtract: [number, number][];
+}
+
+/**
+ * Only the partial hours need counting event by event, and that count grows with the ingest rate (a busy hour is
+ * 10^5–10^7 rows). The current hour is taken whole from its rollup minus the events dated after now (normally none),
+ * and the oldest hour from whichever side of its cut is shorter: at a steady rate at most half an hour of rows
+ * instead of a whole hour's, and a quarter on average.
+ */
+export function last24hParts(nowMs: number): Last24hParts {
+  const dayAgo = nowMs - DAY_MS;
+  const oldest = Math.floor(dayAgo / HOUR_MS);
+  const current = Math.floor(nowMs / HOUR_MS);
+  const cut = dayAgo - oldest * HOUR_MS;
+  const parts: Last24hParts = { fromHour: oldest, toHour: current + 1, add: [], subtract: [] };
+  if (cut > HOUR_MS / 2) {
+    parts.fromHour = oldest + 1;
+    parts.add.push([dayAgo, (oldest + 1) * HOUR_MS]);
+  } else if (cut > 0) {
+    parts.subtract.push([oldest * HOUR_MS, dayAgo]);
+  }
+  if (nowMs + 1 < (current + 1) * HOUR_MS) parts.subtract.push([nowMs + 1, (current + 1) * HOUR_MS]);
+  return parts;
+}
+
 const ranksAbove = (a: [string, number], b: [string, number]) =>
   a[1] > b[1] || (a[1] === b[1] && binaryOrder(a[0], b[0]) < 0);
 

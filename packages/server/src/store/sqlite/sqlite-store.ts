@@ -12,7 +12,7 @@ import {
   type EventPageRequest,
   type StatsRequest,
 } from '../../query/event-filter.ts';
-import { ClosedRollups, statsFromHourly } from '../closed-rollups.ts';
+import { ClosedRollups, last24hParts, statsFromHourly } from '../closed-rollups.ts';
 import type {
   ApiKeyRecord,
   AppendRequest,
@@ -276,31 +276,32 @@ export class SqliteStore implements Store {
     const { tenant } = request;
     const total = this.liveCount(tenant);
 
-    // last24h: whole hours from the rollup, the two partial hours at the edges counted exactly.
-    const dayAgo = request.nowMs - DAY_MS;
-    const firstWholeHour = Math.ceil(dayAgo / HOUR_MS);
-    const currentHour = Math.floor(request.nowMs / HOUR_MS);
-    const wholeHours = (
+    // last24h: rollup hours, and the live events of the partial hours' shorter sides (last24hParts) in one statement.
+    // Live events of a range: every row from the (tenant) index alone, minus the redacted ones from their small
+    // partial index — never a look at each row.
+    const parts = last24hParts(request.nowMs);
+    const params: Record<string, string | number | bigint> = {
+      tenant,
+      fromHour: parts.fromHour,
+      toHour: parts.toHour,
+    };
+    const liveIn = ([fromMs, toMs]: [number, number], name: string) => {
+      params[`${name}From`] = orderKeyFloor(fromMs);
+      params[`${name}To`] = orderKeyFloor(toMs);
+      return `((SELECT count(*) FROM events INDEXED BY events_tenant
+                 WHERE tenant = @tenant AND order_key >= @${name}From AND order_key < @${name}To)
+             - (SELECT count(*) FROM events INDEXED BY events_redacted
+                 WHERE tenant = @tenant AND order_key >= @${name}From AND order_key < @${name}To
+                   AND redacted_by IS NOT NULL))`;
+    };
+    const last24h = (
       this.stmt(
-        'SELECT coalesce(sum(count), 0) AS n FROM event_counts_hour WHERE tenant = ? AND hour >= ? AND hour < ?',
-      ).get(tenant, firstWholeHour, currentHour) as { n: number }
+        `SELECT (SELECT coalesce(sum(count), 0) FROM event_counts_hour
+                  WHERE tenant = @tenant AND hour >= @fromHour AND hour < @toHour)
+           ${parts.add.map((range, i) => `+ ${liveIn(range, `add${i}`)}`).join(' ')}
+           ${parts.subtract.map((range, i) => `- ${liveIn(range, `subtract${i}`)}`).join(' ')} AS n`,
+      ).get(params) as { n: number }
     ).n;
-    // Live events in a partial hour: every row from the (tenant) index alone, minus the redacted ones from their small
-    // partial index — never a look at each row (an hour of busy ingest is ~10^5–10^6 rows: 0.3 s per stats call).
-    const countKeys = this.stmt(
-      `SELECT (SELECT count(*) FROM events INDEXED BY events_tenant
-                WHERE tenant = @tenant AND order_key >= @from AND order_key < @to)
-            - (SELECT count(*) FROM events INDEXED BY events_redacted
-                WHERE tenant = @tenant AND order_key >= @from AND order_key < @to AND redacted_by IS NOT NULL) AS n`,
-    );
-    const edge = (fromMs: number, toMs: number) =>
-      fromMs < toMs
-        ? (countKeys.get({ tenant, from: orderKeyFloor(fromMs), to: orderKeyFloor(toMs) }) as { n: number }).n
-        : 0;
-    const last24h =
-      wholeHours +
-      edge(dayAgo, Math.min(firstWholeHour * HOUR_MS, request.nowMs)) +
-      (currentHour >= firstWholeHour ? edge(currentHour * HOUR_MS, request.nowMs + 1) : 0);
 
     // By action, by target type, the histogram and top actors: closed days' sums kept between calls, today's read
     // (store/closed-rollups.ts). Summed from scratch, 30 days of 10,000 daily actors are 300,000 rollup rows per call.
