@@ -52,13 +52,15 @@ export interface RollupSource {
   version(tenant: string): Promise<string | null>;
   /**
    * Events per actor id (as stored) over the days [fromDay, toDay); with `only`, just the actors whose sum is at
-   * least `atLeast` or whose id is in `ids` (the rest cannot change a top list: ClosedRollups.topActors).
+   * least `atLeast` or whose id is in `ids` (the rest cannot change a top list: ClosedRollups.topActors); with
+   * `largest`, just that many of the greatest sums (ties by id in byte order).
    */
   actorSums(
     tenant: string,
     fromDay: number,
     toDay: number,
     only?: { atLeast: number; ids: string[] },
+    largest?: number,
   ): Promise<[string, number][]>;
   /** The largest per-actor sum over the days [fromDay, toDay); 0 when there are none. */
   largestActorSum(tenant: string, fromDay: number, toDay: number): Promise<number>;
@@ -224,8 +226,12 @@ export class ClosedRollups {
       // Past a few thousand ids, reading every row is as cheap as sending the list.
       if (ids.length <= MAX_LISTED_ACTORS) only = { atLeast: floor, ids };
     }
+    // With no closed day in the window (a log younger than a day, or a window of today only), today's sums are the
+    // answer: the store ranks them and sends `top`, not every actor of the day.
     const fresh = new Map(
-      closedEnd < endDay && maxFresh > 0 ? await this.source.actorSums(tenant, closedEnd, endDay, only) : [],
+      closedEnd < endDay && maxFresh > 0
+        ? await this.source.actorSums(tenant, closedEnd, endDay, only, closed ? undefined : top)
+        : [],
     );
     // Appends between the two reads may have raised today's largest count: stop the walk below by the larger.
     let maxToday = maxFresh;

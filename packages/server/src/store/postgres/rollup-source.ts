@@ -14,19 +14,20 @@ export function postgresRollupSource(pool: pg.Pool): RollupSource {
       return rows[0] ? `${rows[0].redacted}:${rows[0].late_appends}` : null;
     },
 
-    async actorSums(tenant, fromDay, toDay, only) {
+    async actorSums(tenant, fromDay, toDay, only, largest) {
       if (fromDay >= toDay) return [];
       const oneDay = toDay === fromDay + 1;
       const values: unknown[] = oneDay ? [tenant, fromDay] : [tenant, fromDay, toDay];
       const listed = only
         ? ` ${oneDay ? 'AND (count' : 'HAVING (sum(count)'} >= $${values.push(only.atLeast)} OR actor_id = ANY($${values.push(only.ids)}::text[]))`
         : '';
+      const ranked = largest !== undefined ? ` ORDER BY n DESC, id LIMIT $${values.push(largest)}` : '';
       // One day's rows are one per actor already: no grouping for today's (~10^4) actors.
       const { rows } = await pool.query<{ id: string; n: string }>(
         oneDay
-          ? `SELECT actor_id AS id, count AS n FROM actor_counts_day WHERE tenant = $1 AND day = $2${listed}`
+          ? `SELECT actor_id AS id, count AS n FROM actor_counts_day WHERE tenant = $1 AND day = $2${listed}${ranked}`
           : `SELECT actor_id AS id, sum(count) AS n FROM actor_counts_day WHERE tenant = $1 AND day >= $2 AND day < $3
-              GROUP BY actor_id${listed}`,
+              GROUP BY actor_id${listed}${ranked}`,
         values,
       );
       return rows.map((row) => [row.id, int(row.n)]);

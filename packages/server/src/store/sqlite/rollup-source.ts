@@ -12,7 +12,7 @@ export function sqliteRollupSource(statements: StatementCache): RollupSource {
       return state ? `${state.redacted}:${state.late_appends}` : null;
     },
 
-    async actorSums(tenant, fromDay, toDay, only) {
+    async actorSums(tenant, fromDay, toDay, only, largest) {
       if (fromDay >= toDay) return [];
       const oneDay = toDay === fromDay + 1;
       const listed = only
@@ -23,14 +23,16 @@ export function sqliteRollupSource(statements: StatementCache): RollupSource {
         fromDay,
         ...(oneDay ? [] : [toDay]),
         ...(only ? [only.atLeast, JSON.stringify(only.ids)] : []),
+        ...(largest !== undefined ? [largest] : []),
       ];
+      const ranked = largest !== undefined ? ' ORDER BY n DESC, id LIMIT ?' : '';
       // One day's rows are one per actor already: no grouping and no sort for today's (~10^4) actors.
       const rows = statements
         .get(
           oneDay
-            ? `SELECT actor_id AS id, count AS n FROM actor_counts_day WHERE tenant = ? AND day = ?${listed}`
+            ? `SELECT actor_id AS id, count AS n FROM actor_counts_day WHERE tenant = ? AND day = ?${listed}${ranked}`
             : `SELECT actor_id AS id, sum(count) AS n FROM actor_counts_day WHERE tenant = ? AND day >= ? AND day < ?
-               GROUP BY actor_id${listed}`,
+               GROUP BY actor_id${listed}${ranked}`,
         )
         .all(...params) as { id: string; n: number }[];
       return rows.map((row) => [row.id, row.n]);
