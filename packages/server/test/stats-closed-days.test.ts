@@ -294,6 +294,37 @@ describe.each(BACKENDS)('stats over closed days and today on %s', (backend) => {
     ]);
   });
 
+  it('rank exactly in a log younger than a day: its closed days are empty, so the store ranks today alone', async () => {
+    const tenant = 'first-day';
+    const counts: [string, number][] = [
+      ['m', 4],
+      ['c', 7],
+      ['b', 4],
+      ['x', 9],
+      ['a', 4],
+      ['q', 7],
+    ];
+    const events = counts.flatMap(([actor, count]) =>
+      Array.from({ length: count }, (_, i) =>
+        prepareEvent(
+          {
+            tenant,
+            action: 'doc.read',
+            actor: { id: actor },
+            occurredAt: new Date(TODAY * DAY + HOUR + i * 1000).toISOString(),
+          },
+          { receivedMs: TODAY * DAY + 2 * HOUR },
+        ),
+      ),
+    );
+    const [result] = await ts.store.appendEvents([{ events }]);
+    if (!result?.ok) throw new Error('append refused');
+    for (let top = 1; top <= counts.length + 1; top++) {
+      const want = largest(new Map(counts), top);
+      expect((await ts.store.eventStats(lastThirtyDays(tenant, top))).topActors, `top ${top}`).toEqual(want);
+    }
+  });
+
   it('rank exactly in a young log, where most known actors are near the list and the floor is raised first', async () => {
     // Two closed days of 400 actors with sums 8-14 (many ties), today 0-8 each and a few far more, and new actors:
     // every known actor is within today's largest count of the closed floor, so topActors probes the 200 largest

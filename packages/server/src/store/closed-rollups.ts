@@ -226,11 +226,12 @@ export class ClosedRollups {
       // Past a few thousand ids, reading every row is as cheap as sending the list.
       if (ids.length <= MAX_LISTED_ACTORS) only = { atLeast: floor, ids };
     }
-    // With no closed day in the window (a log younger than a day, or a window of today only), today's sums are the
-    // answer: the store ranks them and sends `top`, not every actor of the day.
+    // With no events on the window's closed days (a log younger than a day, or a window of today only), today's sums
+    // are the answer: the store ranks them and sends `top`, not every actor of the day.
+    const noneClosed = !closed || closed.ranked.length === 0;
     const fresh = new Map(
       closedEnd < endDay && maxFresh > 0
-        ? await this.source.actorSums(tenant, closedEnd, endDay, only, closed ? undefined : top)
+        ? await this.source.actorSums(tenant, closedEnd, endDay, only, noneClosed ? top : undefined)
         : [],
     );
     // Appends between the two reads may have raised today's largest count: stop the walk below by the larger.
