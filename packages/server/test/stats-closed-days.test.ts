@@ -93,6 +93,25 @@ describe.each(BACKENDS)('stats over closed days and today on %s', (backend) => {
     };
   }
 
+  /** Appends, in one request, `count` events of each actor dated `day` (from 01:00, a second apart), received that day. */
+  async function appendDay(tenant: string, counts: [string, number][], day: number) {
+    const events = counts.flatMap(([actor, count]) =>
+      Array.from({ length: count }, (_, i) =>
+        prepareEvent(
+          {
+            tenant,
+            action: 'doc.read',
+            actor: { id: actor },
+            occurredAt: new Date(day * DAY + HOUR + i * 1000).toISOString(),
+          },
+          { receivedMs: day * DAY + 2 * HOUR },
+        ),
+      ),
+    );
+    const [result] = await ts.store.appendEvents([{ events }]);
+    if (!result?.ok) throw new Error('append refused');
+  }
+
   /** A stats request for the default 30 days of `tenant`, asking for `top` actors. */
   const lastThirtyDays = (tenant: string, top: number) =>
     statsRequest(
@@ -258,21 +277,7 @@ describe.each(BACKENDS)('stats over closed days and today on %s', (backend) => {
       ['k5', 21],
       ['k1', 1],
     ];
-    const append = async (actor: string, day: number, count: number) => {
-      const events = Array.from({ length: count }, (_, i) =>
-        prepareEvent(
-          {
-            tenant,
-            action: 'doc.read',
-            actor: { id: actor },
-            occurredAt: new Date(day * DAY + HOUR + i * 1000).toISOString(),
-          },
-          { receivedMs: day * DAY + 2 * HOUR },
-        ),
-      );
-      const [result] = await ts.store.appendEvents([{ events }]);
-      if (!result?.ok) throw new Error('append refused');
-    };
+    const append = (actor: string, day: number, count: number) => appendDay(tenant, [[actor, count]], day);
     for (const [actor, count] of closed) await append(actor, TODAY - 2, count);
     const totals = new Map(closed);
     const ask = async () => {
@@ -304,21 +309,7 @@ describe.each(BACKENDS)('stats over closed days and today on %s', (backend) => {
       ['a', 4],
       ['q', 7],
     ];
-    const events = counts.flatMap(([actor, count]) =>
-      Array.from({ length: count }, (_, i) =>
-        prepareEvent(
-          {
-            tenant,
-            action: 'doc.read',
-            actor: { id: actor },
-            occurredAt: new Date(TODAY * DAY + HOUR + i * 1000).toISOString(),
-          },
-          { receivedMs: TODAY * DAY + 2 * HOUR },
-        ),
-      ),
-    );
-    const [result] = await ts.store.appendEvents([{ events }]);
-    if (!result?.ok) throw new Error('append refused');
+    await appendDay(tenant, counts, TODAY);
     for (let top = 1; top <= counts.length + 1; top++) {
       const want = largest(new Map(counts), top);
       expect((await ts.store.eventStats(lastThirtyDays(tenant, top))).topActors, `top ${top}`).toEqual(want);
