@@ -189,6 +189,11 @@ function queryCases(note: DatasetNote): QueryCase[] {
     },
     { name: 'stats (default 30 days)', url: () => '/api/v1/events/stats' },
     {
+      // What a dashboard asks most: yesterday's closed sums and today's, with today's actors ranked against them.
+      name: 'stats, last 24 hours',
+      url: () => `/api/v1/events/stats?from=${iso(Date.now() - 86_400_000)}&to=${iso(Date.now())}`,
+    },
+    {
       name: 'stats, one day',
       url: (i) => {
         const from = note.startMs + (i % 5) * 86_400_000;

@@ -368,6 +368,43 @@ describe.each(BACKENDS)('stats over closed days and today on %s', (backend) => {
     }
   });
 
+  it("rank exactly past today's leaders: an actor idle today is listed whether asked for by id or all of today is read", async () => {
+    // topActors reads today's 200 largest counts, which bound everyone else's, and asks by id for the known actors
+    // that could still reach the list, or reads all of today when there are more than 2,000 of them. Here 200 new
+    // actors with 8 events today bound the rest at 8, so every known actor could reach the list: 600 are asked for
+    // by id, 2,300 make it read all of today. Either way the idle actor (12 closed, none today) must head the list,
+    // and the crowd (closed 3-5, today 1-3) that ties the new actors at 8 must come before them by id.
+    for (const [crowd, seed] of [
+      [600, 7],
+      [2_300, 8],
+    ] as const) {
+      const random = seededRandom(seed);
+      const tenant = `crowd-${crowd}`;
+      const closed: [string, number][] = [['idle', 12]];
+      const today: [string, number][] = [];
+      for (let i = 0; i < crowd; i++) {
+        const actor = `c${String(i).padStart(4, '0')}`;
+        closed.push([actor, 3 + Math.floor(random() * 3)]);
+        today.push([actor, 1 + Math.floor(random() * 3)]);
+      }
+      for (let i = 0; i < 200; i++) today.push([`h${String(i).padStart(3, '0')}`, 8]);
+      await appendDay(tenant, closed, TODAY - 1);
+      await appendDay(tenant, today, TODAY);
+      const totals = new Map(closed);
+      for (const [actor, count] of today) totals.set(actor, (totals.get(actor) ?? 0) + count);
+      for (const top of [1, 5, 40]) {
+        const want = largest(totals, top);
+        expect(want[0]).toEqual({ id: 'idle', count: 12 });
+        const request = statsRequest(
+          { from: new Date(NOW - DAY).toISOString(), to: new Date(NOW).toISOString(), top },
+          tenant,
+          NOW,
+        );
+        expect((await ts.store.eventStats(request)).topActors, `${crowd} actors, top ${top}`).toEqual(want);
+      }
+    }
+  });
+
   it.runIf(backend === 'sqlite')(
     'on SQLite a closed-day sum is kept, and let go when the tenant’s late-append or redaction counter moves',
     async () => {

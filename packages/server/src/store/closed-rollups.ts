@@ -14,8 +14,8 @@ const SETTLE_MS = 5 * 60_000;
 const MAX_KEPT = 64;
 /** Known actors whose today's counts topActors asks for by id at most; beyond, it reads all of today's. */
 const MAX_LISTED_ACTORS = 2_000;
-/** Known actors whose today's counts topActors reads first to raise its floor, when many are near it. */
-const BOUND_PROBE = 200;
+/** Today's largest counts topActors reads first (at least `top`): they bound every other actor's. */
+const TODAY_LEADERS = 200;
 
 interface ActorSums {
   counts: Map<string, number>;
@@ -51,19 +51,15 @@ export interface RollupSource {
   /** The tenant's redaction and late-append counters as one value; null when the tenant has no log yet. */
   version(tenant: string): Promise<string | null>;
   /**
-   * Events per actor id (as stored) over the days [fromDay, toDay); with `only`, just the actors whose sum is at
-   * least `atLeast` or whose id is in `ids` (the rest cannot change a top list: ClosedRollups.topActors); with
-   * `largest`, just that many of the greatest sums (ties by id in byte order).
+   * Events per actor id (as stored) over the days [fromDay, toDay), for actors with any; with `ids`, just those
+   * actors; with `largest`, just that many of the greatest sums, largest first (ties by id in byte order).
    */
   actorSums(
     tenant: string,
     fromDay: number,
     toDay: number,
-    only?: { atLeast: number; ids: string[] },
-    largest?: number,
+    only?: { ids?: string[]; largest?: number },
   ): Promise<[string, number][]>;
-  /** The largest per-actor sum over the days [fromDay, toDay); 0 when there are none. */
-  largestActorSum(tenant: string, fromDay: number, toDay: number): Promise<number>;
   /** event_counts_hour over the hours [fromHour, toHour), by action and target type, and by hour. */
   hourSums(tenant: string, fromHour: number, toHour: number): Promise<HourlySums>;
 }
@@ -169,8 +165,9 @@ export class ClosedRollups {
     const firstDay = Math.floor(fromMs / DAY_MS);
     const endDay = Math.ceil(toMs / DAY_MS);
     const closedEnd = Math.max(firstDay, Math.min(endDay, Math.floor(nowMs / DAY_MS)));
-    // Today's largest sum is read beside the closed part (on PostgreSQL, round trips in parallel).
-    const [closed, maxFresh] = await Promise.all([
+    const leaderCount = Math.max(TODAY_LEADERS, top);
+    // Today's largest counts are read beside the closed part (on PostgreSQL, round trips in parallel).
+    const [closed, leaders] = await Promise.all([
       closedEnd > firstDay
         ? this.closed(
             `actors\u0000${tenant}\u0000${firstDay}\u0000${closedEnd}`,
@@ -184,62 +181,44 @@ export class ClosedRollups {
             },
           )
         : null,
-      closedEnd < endDay ? this.source.largestActorSum(tenant, closedEnd, endDay) : 0,
+      closedEnd < endDay ? this.source.actorSums(tenant, closedEnd, endDay, { largest: leaderCount }) : [],
     ]);
-    // Only today's actors that can reach the list are read (a busy tenant has ~10^4 a day; reading them all was most
-    // of a stats call). The closed top `top` end with at least `floor` events each, so an actor with fewer events in
-    // all cannot be listed: a new actor needs `floor` events today, a known one `floor` minus its closed sum, which
-    // only those within maxFresh of the floor can reach.
-    //
-    // When few days are closed (a young log), closed sums are close together and today's counts large, so most known
-    // actors lie within maxFresh of the floor. The floor is then raised first: today's counts of the BOUND_PROBE
-    // largest closed actors give exact totals for that many actors, and the top-th largest of those is a floor no
-    // listed actor can be below either (1M events over three days: candidates 8,272 → 549 of 10,000).
-    let only: { atLeast: number; ids: string[] } | undefined;
-    if (closed && closed.ranked.length >= top && top > 0 && closedEnd < endDay && maxFresh > 0) {
-      const candidates = (floor: number) => {
-        const ids: string[] = [];
-        for (const [id, count] of closed.ranked) {
-          if (count + maxFresh < floor) break;
-          ids.push(id);
-        }
-        return ids;
-      };
-      let floor = closed.ranked[top - 1]![1];
-      let ids = candidates(floor);
-      const probe = Math.max(BOUND_PROBE, top);
-      if (ids.length > probe) {
-        const probed = closed.ranked.slice(0, probe);
-        const today = new Map(
-          await this.source.actorSums(tenant, closedEnd, endDay, {
-            atLeast: Number.MAX_SAFE_INTEGER,
-            ids: probed.map(([id]) => id),
-          }),
-        );
-        const totals = probed.map(([id, count]) => count + (today.get(id) ?? 0)).sort((a, b) => b - a);
-        floor = Math.max(floor, totals[top - 1]!);
-        // The probed actors are read again below with the rest: the later count is the one that is summed.
-        ids = candidates(floor);
-        const known = new Set(ids);
-        for (const [id] of probed) if (!known.has(id)) ids.push(id);
+    // Today's counts known so far. Reading every actor of today was most of a stats call (~10^4 rows a day on a busy
+    // tenant, 20 ms of a last-24-hours call at 1M events); the leaders bound everyone else's: when there are
+    // leaderCount of them, an actor not among them has at most the last one's count today, and none otherwise.
+    const today = new Map(leaders);
+    let unseenAtMost = leaders.length < leaderCount ? 0 : leaders[leaders.length - 1]![1];
+    if (closed && unseenAtMost > 0) {
+      // A floor no listed actor is below: the top-th largest of lower bounds on distinct actors' totals (the leaders'
+      // exact totals, and the closed sums of the closed top). A known actor outside the leaders can reach it only if
+      // its closed sum plus unseenAtMost does: those are asked for by id (1M events, a last-24-hours window: ~150 of
+      // 10,000), and every other actor is out of the list.
+      const bounds = new Map<string, number>();
+      for (const [id, count] of leaders) bounds.set(id, count + (closed.counts.get(id) ?? 0));
+      for (const [id, count] of closed.ranked.slice(0, top)) if (!bounds.has(id)) bounds.set(id, count);
+      // There are leaderCount >= top leaders here, so the top-th bound exists.
+      const floor = [...bounds.values()].sort((a, b) => b - a)[top - 1]!;
+      const ids: string[] = [];
+      for (const [id, count] of closed.ranked) {
+        if (count + unseenAtMost < floor) break;
+        if (!today.has(id)) ids.push(id);
       }
       // Past a few thousand ids, reading every row is as cheap as sending the list.
-      if (ids.length <= MAX_LISTED_ACTORS) only = { atLeast: floor, ids };
+      if (ids.length > MAX_LISTED_ACTORS) {
+        for (const [id, count] of await this.source.actorSums(tenant, closedEnd, endDay))
+          today.set(id, count);
+        unseenAtMost = 0;
+      } else if (ids.length > 0) {
+        for (const id of ids) today.set(id, 0);
+        for (const [id, count] of await this.source.actorSums(tenant, closedEnd, endDay, { ids }))
+          today.set(id, count);
+      }
     }
-    // With no events on the window's closed days (a log younger than a day, or a window of today only), today's sums
-    // are the answer: the store ranks them and sends `top`, not every actor of the day.
-    const noneClosed = !closed || closed.ranked.length === 0;
-    const fresh = new Map(
-      closedEnd < endDay && maxFresh > 0
-        ? await this.source.actorSums(tenant, closedEnd, endDay, only, noneClosed ? top : undefined)
-        : [],
-    );
-    // Appends between the two reads may have raised today's largest count: stop the walk below by the larger.
-    let maxToday = maxFresh;
-    for (const count of fresh.values()) maxToday = Math.max(maxToday, count);
 
     // Exact top-k without adding every actor: walk the closed sums largest first and stop once even the largest
-    // fresh count could not lift the next one into the list.
+    // count today could not lift the next one into the list.
+    let maxToday = 0;
+    for (const count of today.values()) maxToday = Math.max(maxToday, count);
     const best: [string, number][] = [];
     const consider = (entry: [string, number]) => {
       if (best.length === top && !ranksAbove(entry, best[top - 1]!)) return;
@@ -250,9 +229,11 @@ export class ClosedRollups {
     };
     for (const [id, count] of closed?.ranked ?? []) {
       if (best.length === top && count + maxToday < best[top - 1]![1]) break;
-      consider([id, count + (fresh.get(id) ?? 0)]);
+      const fresh = today.get(id);
+      // An actor whose count today is unknown was shown above to be out of the list.
+      if (fresh !== undefined || unseenAtMost === 0) consider([id, count + (fresh ?? 0)]);
     }
-    for (const [id, count] of fresh) if (!closed?.counts.has(id)) consider([id, count]);
+    for (const [id, count] of today) if (!closed?.counts.has(id)) consider([id, count]);
     return best.map(([id, count]) => ({ id, count }));
   }
 

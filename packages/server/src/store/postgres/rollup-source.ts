@@ -14,36 +14,22 @@ export function postgresRollupSource(pool: pg.Pool): RollupSource {
       return rows[0] ? `${rows[0].redacted}:${rows[0].late_appends}` : null;
     },
 
-    async actorSums(tenant, fromDay, toDay, only, largest) {
+    async actorSums(tenant, fromDay, toDay, only = {}) {
       if (fromDay >= toDay) return [];
       const oneDay = toDay === fromDay + 1;
       const values: unknown[] = oneDay ? [tenant, fromDay] : [tenant, fromDay, toDay];
-      const listed = only
-        ? ` ${oneDay ? 'AND (count' : 'HAVING (sum(count)'} >= $${values.push(only.atLeast)} OR actor_id = ANY($${values.push(only.ids)}::text[]))`
-        : '';
-      const ranked = largest !== undefined ? ` ORDER BY n DESC, id LIMIT $${values.push(largest)}` : '';
+      const listed = only.ids ? ` AND actor_id = ANY($${values.push(only.ids)}::text[])` : '';
+      const ranked =
+        only.largest !== undefined ? ` ORDER BY n DESC, id LIMIT $${values.push(only.largest)}` : '';
       // One day's rows are one per actor already: no grouping for today's (~10^4) actors.
       const { rows } = await pool.query<{ id: string; n: string }>(
         oneDay
           ? `SELECT actor_id AS id, count AS n FROM actor_counts_day WHERE tenant = $1 AND day = $2${listed}${ranked}`
-          : `SELECT actor_id AS id, sum(count) AS n FROM actor_counts_day WHERE tenant = $1 AND day >= $2 AND day < $3
-              GROUP BY actor_id${listed}${ranked}`,
+          : `SELECT actor_id AS id, sum(count) AS n FROM actor_counts_day WHERE tenant = $1 AND day >= $2 AND day < $3${listed}
+              GROUP BY actor_id${ranked}`,
         values,
       );
       return rows.map((row) => [row.id, int(row.n)]);
-    },
-
-    async largestActorSum(tenant, fromDay, toDay) {
-      if (fromDay >= toDay) return 0;
-      const oneDay = toDay === fromDay + 1;
-      const { rows } = await pool.query<{ n: string }>(
-        oneDay
-          ? 'SELECT coalesce(max(count), 0) AS n FROM actor_counts_day WHERE tenant = $1 AND day = $2'
-          : `SELECT coalesce(max(n), 0) AS n FROM (SELECT sum(count) AS n FROM actor_counts_day
-              WHERE tenant = $1 AND day >= $2 AND day < $3 GROUP BY actor_id) sums`,
-        oneDay ? [tenant, fromDay] : [tenant, fromDay, toDay],
-      );
-      return int(rows[0]!.n);
     },
 
     async hourSums(tenant, fromHour, toHour) {

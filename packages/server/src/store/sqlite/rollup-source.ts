@@ -12,47 +12,28 @@ export function sqliteRollupSource(statements: StatementCache): RollupSource {
       return state ? `${state.redacted}:${state.late_appends}` : null;
     },
 
-    async actorSums(tenant, fromDay, toDay, only, largest) {
+    async actorSums(tenant, fromDay, toDay, only = {}) {
       if (fromDay >= toDay) return [];
       const oneDay = toDay === fromDay + 1;
-      const listed = only
-        ? ` ${oneDay ? 'AND (count' : 'HAVING (sum(count)'} >= ? OR actor_id IN (SELECT value FROM json_each(?)))`
-        : '';
+      const listed = only.ids ? ' AND actor_id IN (SELECT value FROM json_each(?))' : '';
+      const ranked = only.largest !== undefined ? ' ORDER BY n DESC, id LIMIT ?' : '';
       const params = [
         tenant,
         fromDay,
         ...(oneDay ? [] : [toDay]),
-        ...(only ? [only.atLeast, JSON.stringify(only.ids)] : []),
-        ...(largest !== undefined ? [largest] : []),
+        ...(only.ids ? [JSON.stringify(only.ids)] : []),
+        ...(only.largest !== undefined ? [only.largest] : []),
       ];
-      const ranked = largest !== undefined ? ' ORDER BY n DESC, id LIMIT ?' : '';
-      // One day's rows are one per actor already: no grouping and no sort for today's (~10^4) actors.
+      // One day's rows are one per actor already: no grouping for today's (~10^4) actors.
       const rows = statements
         .get(
           oneDay
             ? `SELECT actor_id AS id, count AS n FROM actor_counts_day WHERE tenant = ? AND day = ?${listed}${ranked}`
-            : `SELECT actor_id AS id, sum(count) AS n FROM actor_counts_day WHERE tenant = ? AND day >= ? AND day < ?
-               GROUP BY actor_id${listed}${ranked}`,
+            : `SELECT actor_id AS id, sum(count) AS n FROM actor_counts_day WHERE tenant = ? AND day >= ? AND day < ?${listed}
+               GROUP BY actor_id${ranked}`,
         )
         .all(...params) as { id: string; n: number }[];
       return rows.map((row) => [row.id, row.n]);
-    },
-
-    async largestActorSum(tenant, fromDay, toDay) {
-      if (fromDay >= toDay) return 0;
-      const row = (
-        toDay === fromDay + 1
-          ? statements
-              .get('SELECT coalesce(max(count), 0) AS n FROM actor_counts_day WHERE tenant = ? AND day = ?')
-              .get(tenant, fromDay)
-          : statements
-              .get(
-                `SELECT coalesce(max(n), 0) AS n FROM (SELECT sum(count) AS n FROM actor_counts_day
-                  WHERE tenant = ? AND day >= ? AND day < ? GROUP BY actor_id)`,
-              )
-              .get(tenant, fromDay, toDay)
-      ) as { n: number };
-      return row.n;
     },
 
     async hourSums(tenant, fromHour, toHour) {
