@@ -1,6 +1,7 @@
 // The /api/v1/events surface through the real app over a real SQLite file: ingest (single, batch, idempotency),
 // get by id, every list filter alone and combined, ordering, cursors, stats, auth, ops routes and OpenAPI.
 import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestApp, sampleEvent, type TestApp } from './helpers.ts';
 import { BACKENDS } from './support-backends.ts';
@@ -331,6 +332,41 @@ describe.each(BACKENDS)('GET /api/v1/events/{id} on %s', (backend) => {
       hash: written!.hash,
       receivedAt: written!.receivedAt,
     });
+  });
+
+  it('a listed event is exactly the event its id returns, whatever the content', async () => {
+    // Lists splice the stored canonical body into the page (EventService.listJson); GET serialises the parsed event
+    // by the response schema. Random content (escapes, U+2028, astral characters, numbers, nesting) must read the same.
+    const text = fc.string({ unit: 'binary', minLength: 1, maxLength: 12 });
+    const content = fc.record(
+      {
+        description: text,
+        details: fc.dictionary(text, fc.jsonValue({ maxDepth: 3 }), { maxKeys: 4 }),
+        target: fc.record(
+          { type: text.filter((v) => v.length > 0), id: text, name: text },
+          { requiredKeys: ['type'] },
+        ),
+        changes: fc.record({
+          before: fc.dictionary(text, fc.integer()),
+          after: fc.dictionary(text, fc.double()),
+        }),
+      },
+      { requiredKeys: [] },
+    );
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(content, text, async (extra, actorName) => {
+        const id = `listed-${n++}`;
+        await append(t, { id, action: 'doc.read', actor: { id: 'u-1', name: actorName }, ...extra });
+        const byId = await get(t, `/api/v1/events/${id}`);
+        expect(byId.statusCode).toBe(200);
+        const res = await get(t, `/api/v1/events${qs({ actor: 'u-1', limit: 1 })}`);
+        expect(res.statusCode).toBe(200);
+        expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+        expect(res.json().data).toEqual([byId.json()]);
+      }),
+      { numRuns: 40, seed: 11 },
+    );
   });
 
   it('an unknown id is 404 NOT_FOUND naming the id', async () => {

@@ -216,3 +216,12 @@ const CANONICAL_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 export function eventFromStored(body: string, seq: number, leafHash: Uint8Array): AuditEvent {
   return { ...(JSON.parse(body) as EventBody), seq, hash: toHex(leafHash) };
 }
+
+/**
+ * eventFromStored as JSON text: the stored canonical body (a JSON object with neither field) with the log fields
+ * spliced in before its closing brace. Parsing a listed body and serialising it again was ~12 µs a row, a quarter of a
+ * list page's CPU.
+ */
+export function eventJsonFromStored(body: string, seq: number, leafHash: Uint8Array): string {
+  return `${body.slice(0, -1)},"seq":${seq},"hash":"${toHex(leafHash)}"}`;
+}

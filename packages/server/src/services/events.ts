@@ -13,7 +13,7 @@ import {
   toHex,
 } from '@logbook/protocol';
 import { type Principal, tenantFor } from '../auth/principal.ts';
-import { eventFromStored, prepareEvent } from '../domain/event.ts';
+import { eventFromStored, eventJsonFromStored, prepareEvent } from '../domain/event.ts';
 import { MAX_TIME_MS, MIN_TIME_MS, toIso } from '../domain/time.ts';
 import { encodeCursor } from '../query/cursor.ts';
 import { BUCKET_MS, eventPageRequest, statsRequest } from '../query/event-filter.ts';
@@ -98,12 +98,28 @@ export class EventService {
   }
 
   async list(principal: Principal, query: EventListQuery): Promise<EventListResponse> {
+    const { page, nextCursor } = await this.page(principal, query);
+    return {
+      data: page.rows.map((row) => eventFromStored(row.body, row.seq, row.leafHash)),
+      nextCursor,
+      ...(page.total !== undefined ? { total: page.total } : {}),
+    };
+  }
+
+  /** list() as the JSON text of an EventListResponse, for the HTTP route: the stored bodies are never parsed. */
+  async listJson(principal: Principal, query: EventListQuery): Promise<string> {
+    const { page, nextCursor } = await this.page(principal, query);
+    const data = page.rows.map((row) => eventJsonFromStored(row.body, row.seq, row.leafHash)).join(',');
+    const total = page.total !== undefined ? `,"total":${page.total}` : '';
+    return `{"data":[${data}],"nextCursor":${JSON.stringify(nextCursor)}${total}}`;
+  }
+
+  private async page(principal: Principal, query: EventListQuery) {
     const request = eventPageRequest(query, tenantFor(principal, query.tenant, DEFAULT_TENANT));
     const page = await this.store.listEvents(request);
     return {
-      data: page.rows.map((row) => eventFromStored(row.body, row.seq, row.leafHash)),
+      page,
       nextCursor: page.lastOrderKey === null ? null : encodeCursor(page.lastOrderKey, request.order),
-      ...(page.total !== undefined ? { total: page.total } : {}),
     };
   }
 
