@@ -97,7 +97,7 @@ export function exportStream<T>(
   format: ExportFormat,
   pages: AsyncIterable<T[]>,
   columns: ExportColumn<T>[],
-  toJson: (row: T) => unknown = (row) => row,
+  ndjsonLine: (row: T) => string = (row) => JSON.stringify(row),
 ): Readable {
   return Readable.from(
     (async function* lines() {
@@ -107,7 +107,7 @@ export function exportStream<T>(
         if (rows.length > 0) {
           yield format === 'csv'
             ? rows.map((row) => csvRecord(columns.map((c) => c.value(row)))).join('')
-            : rows.map((row) => `${JSON.stringify(toJson(row))}\n`).join('');
+            : rows.map((row) => `${ndjsonLine(row)}\n`).join('');
         }
         if (performance.now() - sliceStart >= EXPORT_SLICE_MS) {
           await nextTurn();
@@ -127,12 +127,13 @@ export function sendExport<T>(
     basename: string;
     pages: AsyncIterable<T[]>;
     columns: ExportColumn<T>[];
-    toJson?: (row: T) => unknown;
+    /** A row's NDJSON line without the newline; JSON.stringify of the row unless given. */
+    ndjsonLine?: (row: T) => string;
   },
 ): FastifyReply {
   const filename = `${options.basename.replace(/[^\w.-]/g, '_')}.${options.format}`;
   return reply
     .header('content-type', EXPORT_CONTENT_TYPES[options.format])
     .header('content-disposition', `attachment; filename="${filename}"`)
-    .send(exportStream(options.format, options.pages, options.columns, options.toJson));
+    .send(exportStream(options.format, options.pages, options.columns, options.ndjsonLine));
 }

@@ -26,6 +26,12 @@ import type { Store } from '../store/store.ts';
 import { AppendQueue, type AppendQueueOptions } from './append-queue.ts';
 import type { EventRedaction, RedactRequest, RedactResult } from './redaction.ts';
 
+/** A listed event as JSON text, and its place in the tenant log. */
+export interface EventJsonRow {
+  seq: number;
+  json: string;
+}
+
 export class EventService {
   readonly queue: AppendQueue;
 
@@ -108,10 +114,26 @@ export class EventService {
 
   /** list() as the JSON text of an EventListResponse, for the HTTP route: the stored bodies are never parsed. */
   async listJson(principal: Principal, query: EventListQuery): Promise<string> {
-    const { page, nextCursor } = await this.page(principal, query);
-    const data = page.rows.map((row) => eventJsonFromStored(row.body, row.seq, row.leafHash)).join(',');
+    const page = await this.listJsonRows(principal, query);
+    const data = page.data.map((row) => row.json).join(',');
     const total = page.total !== undefined ? `,"total":${page.total}` : '';
-    return `{"data":[${data}],"nextCursor":${JSON.stringify(nextCursor)}${total}}`;
+    return `{"data":[${data}],"nextCursor":${JSON.stringify(page.nextCursor)}${total}}`;
+  }
+
+  /** list() with each event as its JSON text (eventJsonFromStored) beside its seq: pages of lists and NDJSON exports. */
+  async listJsonRows(
+    principal: Principal,
+    query: EventListQuery,
+  ): Promise<{ data: EventJsonRow[]; nextCursor: string | null; total?: number }> {
+    const { page, nextCursor } = await this.page(principal, query);
+    return {
+      data: page.rows.map((row) => ({
+        seq: row.seq,
+        json: eventJsonFromStored(row.body, row.seq, row.leafHash),
+      })),
+      nextCursor,
+      ...(page.total !== undefined ? { total: page.total } : {}),
+    };
   }
 
   private async page(principal: Principal, query: EventListQuery) {

@@ -343,7 +343,7 @@ export const activityLogRoutes: FastifyPluginAsyncTypebox<ActivityLogDeps> = asy
         basename: `activity-logs-${new Date().toISOString().slice(0, 10)}`,
         pages,
         columns: EXPORT_COLUMNS,
-        toJson: activityItem,
+        ndjsonLine: (row) => JSON.stringify(activityItem(row)),
       });
     },
   );

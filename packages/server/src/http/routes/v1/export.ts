@@ -11,7 +11,7 @@ import {
 } from '@logbook/protocol';
 import Type from 'typebox';
 import { tenantFor } from '../../../auth/principal.ts';
-import type { EventService } from '../../../services/events.ts';
+import type { EventJsonRow, EventService } from '../../../services/events.ts';
 import type { LogService } from '../../../services/logs.ts';
 import { SELF_AUDIT_ACTIONS, type SelfAudit } from '../../../services/self-audit.ts';
 import { cursorPages, EXPORT_PAGE_ROWS, type ExportColumn, sendExport } from '../../export.ts';
@@ -69,11 +69,15 @@ function filtersOf(query: Record<string, unknown>): Record<string, unknown> {
   return filters;
 }
 
-async function* withoutId<T extends { id: string }>(
-  pages: AsyncIterable<T[]>,
-  id: string | null,
-): AsyncIterable<T[]> {
-  for await (const page of pages) yield id === null ? page : page.filter((row) => row.id !== id);
+async function* withoutSeq(
+  pages: AsyncIterable<EventJsonRow[]>,
+  seq: number | null,
+): AsyncIterable<EventJsonRow[]> {
+  for await (const page of pages) yield seq === null ? page : page.filter((row) => row.seq !== seq);
+}
+
+async function* parsed(pages: AsyncIterable<EventJsonRow[]>): AsyncIterable<AuditEvent[]> {
+  for await (const page of pages) yield page.map((row) => JSON.parse(row.json) as AuditEvent);
 }
 
 export const exportRoutes: FastifyPluginAsyncTypebox<{
@@ -99,8 +103,10 @@ export const exportRoutes: FastifyPluginAsyncTypebox<{
       const principal = principalOf(request);
       const { format = 'ndjson', ...query } = request.query;
       const tenant = tenantFor(principal, query.tenant, DEFAULT_TENANT);
+      // Each event's JSON text is its stored body with seq and hash spliced in: an NDJSON line as is, never parsed
+      // and serialised again; a CSV row parses it once for its cells.
       const pages = await cursorPages(async (cursor) =>
-        events.list(principal, {
+        events.listJsonRows(principal, {
           ...query,
           tenant,
           limit: EXPORT_PAGE_ROWS,
@@ -108,7 +114,7 @@ export const exportRoutes: FastifyPluginAsyncTypebox<{
         }),
       );
       // HEAD answers headers only: nothing is exported, so nothing is recorded.
-      let own: string | null = null;
+      let own: number | null = null;
       if (request.method !== 'HEAD') {
         own = await audit
           .record({
@@ -119,16 +125,15 @@ export const exportRoutes: FastifyPluginAsyncTypebox<{
             details: { format, filters: filtersOf(request.query), via: 'GET /api/v1/events/export' },
             context: requestContext(request),
           })
-          .then((record) => record.id);
+          .then((record) => record.seq);
       }
-      return sendExport(reply, {
-        format,
-        basename: `events-${tenant}-${new Date().toISOString().slice(0, 10)}`,
-        // The export's own record is newer than the first page: it would show up among later pages; it is not part
-        // of what was asked for.
-        pages: withoutId(pages, own),
-        columns: EVENT_EXPORT_COLUMNS,
-      });
+      // The export's own record is newer than the first page: it would show up among later pages; it is not part of
+      // what was asked for.
+      const rows = withoutSeq(pages, own);
+      const basename = `events-${tenant}-${new Date().toISOString().slice(0, 10)}`;
+      return format === 'ndjson'
+        ? sendExport(reply, { format, basename, pages: rows, columns: [], ndjsonLine: (row) => row.json })
+        : sendExport(reply, { format, basename, pages: parsed(rows), columns: EVENT_EXPORT_COLUMNS });
     },
   );
 
