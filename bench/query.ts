@@ -157,6 +157,15 @@ function queryCases(note: DatasetNote): QueryCase[] {
         return `/api/v1/events?actor=${q(s.actor)}&from=${iso(s.occurredMs - 12 * 3_600_000)}&to=${iso(s.occurredMs + 12 * 3_600_000)}&limit=50`;
       },
     },
+    {
+      // A walk through a time window (an export, "load more" in a filtered view): its last pages, by the cursor.
+      name: 'time range (1 day), deep cursor page',
+      url: (i) => {
+        const fromMs = sample(i).occurredMs - 12 * 3_600_000;
+        const cursor = encodeCursor(orderKeyFloor(fromMs + 3_600_000), 'desc');
+        return `/api/v1/events?from=${iso(fromMs)}&to=${iso(fromMs + 86_400_000)}&limit=50&cursor=${cursor}`;
+      },
+    },
     { name: 'actor, newest page', url: (i) => `/api/v1/events?actor=${q(sample(i).actor)}&limit=50` },
     {
       name: 'target history',
