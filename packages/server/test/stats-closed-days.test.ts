@@ -316,10 +316,11 @@ describe.each(BACKENDS)('stats over closed days and today on %s', (backend) => {
     }
   });
 
-  it('rank exactly in a young log, where most known actors are near the list and the floor is raised first', async () => {
+  it("rank exactly in a young log, where most known actors are near the list and today's leaders bound the rest", async () => {
     // Two closed days of 400 actors with sums 8-14 (many ties), today 0-8 each and a few far more, and new actors:
-    // every known actor is within today's largest count of the closed floor, so topActors probes the 200 largest
-    // closed actors' counts today to raise it (closed-rollups.ts). Checked against a count of what was written.
+    // every known actor is within today's largest count of the closed floor. topActors reads today's 200 largest
+    // counts and asks by id for the known actors they leave able to reach the list (closed-rollups.ts). Checked
+    // against a count of what was written.
     for (const seed of [1, 2, 3]) {
       const random = seededRandom(seed);
       const tenant = `young-${seed}`;
