@@ -1,6 +1,7 @@
 // System-log API on every backend: ingest (one, array, { logs }, NDJSON streamed, gzip), errors that name the entry or
 // line, every list filter, cursor pagination, get by id, stats. Real store, real app via inject().
 import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestApp, type TestApp } from './helpers.ts';
 import { BACKENDS } from './support-backends.ts';
@@ -327,6 +328,38 @@ describe.each(BACKENDS)('system logs API on %s', (backend) => {
       expect((await get(`/api/v1/logs/${entry!.id}?tenant=corpus`)).json()).toEqual(entry);
       expect((await get(`/api/v1/logs/${entry!.id}`)).statusCode).toBe(404);
       expect((await get('/api/v1/logs/no-such-id?tenant=corpus')).json().error.code).toBe('NOT_FOUND');
+    });
+
+    it('a listed or exported entry is exactly the entry its id returns, whatever the content', async () => {
+      // Lists and NDJSON exports send the stored JSON text (LogService.listJson); GET serialises the parsed entry by
+      // the response schema. Random content (escapes, U+2028, astral characters, numbers, nesting) must read the same.
+      const text = fc.string({ unit: 'binary', minLength: 1, maxLength: 12 });
+      let n = 0;
+      await fc.assert(
+        fc.asyncProperty(
+          text,
+          fc.dictionary(text, fc.jsonValue({ maxDepth: 3 }), { maxKeys: 4 }),
+          fc.constantFrom('DEBUG', 'INFO', 'WARN', 'ERROR'),
+          async (message, details, level) => {
+            const service = `prop-${n++}`;
+            const res = await post({ message, details, level, service, tenant: 'props' });
+            expect(res.statusCode, res.body).toBe(201);
+            const [listed] = await list(`service=${service}`, 'props');
+            const byId = await get(`/api/v1/logs/${listed!.id}?tenant=props`);
+            expect(byId.statusCode).toBe(200);
+            expect(listed).toEqual(byId.json());
+            const exported = await get(`/api/v1/logs/export?tenant=props&service=${service}`);
+            expect(exported.statusCode).toBe(200);
+            expect(
+              exported.body
+                .trimEnd()
+                .split('\n')
+                .map((line) => JSON.parse(line)),
+            ).toEqual([byId.json()]);
+          },
+        ),
+        { numRuns: 30, seed: 12 },
+      );
     });
 
     it('stats: counts by level and service, and an hourly histogram by level', async () => {

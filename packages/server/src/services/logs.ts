@@ -158,10 +158,33 @@ export class LogService {
   }
 
   async list(principal: Principal, query: LogListQuery): Promise<LogListResponse> {
+    const { rows, nextCursor } = await this.page(principal, query);
+    return { data: rows.map(logFromStored), nextCursor };
+  }
+
+  /**
+   * A page of list() with each entry as its stored JSON text, which is the wire entry: list pages and NDJSON exports
+   * send it as is instead of parsing and serialising it again.
+   */
+  async listJsonRows(
+    principal: Principal,
+    query: LogListQuery,
+  ): Promise<{ data: string[]; nextCursor: string | null }> {
+    const { rows, nextCursor } = await this.page(principal, query);
+    return { data: rows, nextCursor };
+  }
+
+  /** list() as the JSON text of a LogListResponse, for the HTTP route. */
+  async listJson(principal: Principal, query: LogListQuery): Promise<string> {
+    const { rows, nextCursor } = await this.page(principal, query);
+    return `{"data":[${rows.join(',')}],"nextCursor":${JSON.stringify(nextCursor)}}`;
+  }
+
+  private async page(principal: Principal, query: LogListQuery) {
     const request = logPageRequest(query, tenantFor(principal, query.tenant, DEFAULT_TENANT));
     const page = await this.store.listLogs(request);
     return {
-      data: page.rows.map((row) => logFromStored(row.body)),
+      rows: page.rows.map((row) => row.body),
       nextCursor: page.lastOrderKey === null ? null : encodeCursor(page.lastOrderKey, request.order),
     };
   }

@@ -17,11 +17,9 @@ import {
 } from '@logbook/protocol';
 import Type from 'typebox';
 import type { EventService } from '../../../services/events.ts';
+import { sendJsonText } from '../../json-text.ts';
 import { principalOf, requestContext } from '../../plugins/auth.ts';
 import { PRESENT_KEY } from '../../validation.ts';
-
-/** What Fastify sends serialised JSON as; a string sent with it goes out unchanged. */
-const JSON_UTF8 = 'application/json; charset=utf-8';
 
 const errors = {
   400: ErrorBodySchema,
@@ -98,12 +96,8 @@ export const eventRoutes: FastifyPluginAsyncTypebox<{ events: EventService }> = 
         response: { 200: EventListResponse, ...errors },
       },
     },
-    // The response schema documents the page; its text is built from the stored bodies (EventService.listJson), and
-    // Fastify sends a string of this type unchanged, which the schema's type cannot say.
-    async (request, reply) => {
-      const json = await events.listJson(principalOf(request), request.query);
-      return reply.type(JSON_UTF8).send(json as unknown as EventListResponse);
-    },
+    // The response schema documents the page; its text is built from the stored bodies (EventService.listJson).
+    async (request, reply) => sendJsonText(reply, await events.listJson(principalOf(request), request.query)),
   );
 
   app.get(

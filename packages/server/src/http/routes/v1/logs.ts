@@ -19,6 +19,7 @@ import {
 import type { FastifySchemaCompiler } from 'fastify';
 import Type from 'typebox';
 import type { LogInputItem, LogService } from '../../../services/logs.ts';
+import { sendJsonText } from '../../json-text.ts';
 import { decodedBody, ndjsonLines } from '../../ndjson.ts';
 import { principalOf } from '../../plugins/auth.ts';
 import { compileItemValidator, validatorCompiler } from '../../validation.ts';
@@ -160,7 +161,8 @@ export const logRoutes: FastifyPluginAsyncTypebox<{ logs: LogService }> = async 
         response: { 200: LogListResponse, ...errors },
       },
     },
-    async (request) => logs.list(principalOf(request), request.query),
+    // The response schema documents the page; its text is the stored entries' (LogService.listJson).
+    async (request, reply) => sendJsonText(reply, await logs.listJson(principalOf(request), request.query)),
   );
 
   app.get(
