@@ -1,5 +1,5 @@
-// Streamed exports (CSV per RFC 4180, NDJSON) of audit events, page by page through EventService.list: memory
-// stays one page however many events match. It must never buffer a whole export, never hold the event loop longer
+// Streamed exports (CSV per RFC 4180, NDJSON) of listed rows, page by page through a service's cursor pages: memory
+// stays one page however many rows match. It must never buffer a whole export, never hold the event loop longer
 // than a short slice (SQLite reads are synchronous), and never emit a CSV cell a spreadsheet would run as a formula.
 import { Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
