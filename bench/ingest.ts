@@ -104,8 +104,10 @@ export async function ingestSuite(options: {
   const n = options.events;
   const inputs = generateEvents(n);
   // Issue 11's matrix (batch 1, 100, 1000 × concurrency 1, 16, 64) after the headline scenario and its writer-thread
-  // comparison; single-event requests send fewer events (each is a request).
-  const scenarios: Scenario[] = [
+  // comparison; single-event requests send fewer events (each is a request). For iterating, as on PostgreSQL:
+  // LOGBOOK_BENCH_SCENARIOS=1 runs only the headline, LOGBOOK_BENCH_INGEST_ONLY=1 skips the ceilings (no results file).
+  const ingestOnly = process.env.LOGBOOK_BENCH_INGEST_ONLY === '1';
+  const allScenarios: Scenario[] = [
     { batch: 1000, concurrency: 4, events: n },
     { batch: 1000, concurrency: 4, events: n, env: { LOGBOOK_SQLITE_WRITER_THREAD: 'false' } },
     ...[1000, 100, 1].flatMap((batch) =>
@@ -116,6 +118,7 @@ export async function ingestSuite(options: {
       })),
     ),
   ];
+  const scenarios = allScenarios.slice(0, Number(process.env.LOGBOOK_BENCH_SCENARIOS ?? allScenarios.length));
   const http: Record<string, unknown>[] = [];
   for (const s of scenarios) {
     const bodies: Buffer[] = [];
@@ -148,6 +151,7 @@ export async function ingestSuite(options: {
       await server.stop();
     }
   }
+  if (ingestOnly) return;
   const bareHttp = await bareHttpCeiling(inputs, scenarios[0]!);
   console.log(
     `bare node:http server (read + JSON.parse, stores nothing), batch=${scenarios[0]!.batch} concurrency=${scenarios[0]!.concurrency}: ${Math.round(bareHttp)} events/s`,

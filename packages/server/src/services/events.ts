@@ -25,6 +25,7 @@ const alignUp = (ms: number, step: number) => Math.ceil(ms / step) * step;
 import type { Store } from '../store/store.ts';
 import { AppendQueue, type AppendQueueOptions } from './append-queue.ts';
 import type { EventRedaction, RedactRequest, RedactResult } from './redaction.ts';
+import { mapInSlices } from './slices.ts';
 
 /** A listed event as JSON text, and its place in the tenant log. */
 export interface EventJsonRow {
@@ -61,7 +62,7 @@ export class EventService {
   /** `batch` tells whether the client sent `{ events: [...] }`, so errors can name `body/events/3`. */
   async append(principal: Principal, inputs: EventInput[], batch: boolean): Promise<AppendedEvent[]> {
     const receivedMs = this.clock();
-    const events = inputs.map((input, index) =>
+    const events = await mapInSlices(inputs, (input, index) =>
       prepareEvent(input, {
         receivedMs,
         defaultTenant: tenantFor(principal, input.tenant, DEFAULT_TENANT),

@@ -23,6 +23,7 @@ import { logFilter, logPageRequest, logStatsRequest } from '../query/log-filter.
 import type { Store } from '../store/store.ts';
 import { AppendQueue } from './append-queue.ts';
 import { type RequestContext, SELF_AUDIT_ACTIONS, type SelfAudit } from './self-audit.ts';
+import { mapInSlices } from './slices.ts';
 
 const HOUR_MS = BUCKET_MS.hour;
 
@@ -62,19 +63,29 @@ export class LogService {
     );
   }
 
-  private prepare(principal: Principal, items: LogInputItem[], receivedMs: number): PreparedLogEntry[] {
-    return items.map(({ input, field }) =>
-      prepareLogEntry(input, {
-        receivedMs,
-        defaultTenant: tenantFor(principal, input.tenant, DEFAULT_TENANT),
-        field,
-      }),
-    );
+  private prepare(
+    principal: Principal,
+    { input, field }: LogInputItem,
+    receivedMs: number,
+  ): PreparedLogEntry {
+    return prepareLogEntry(input, {
+      receivedMs,
+      defaultTenant: tenantFor(principal, input.tenant, DEFAULT_TENANT),
+      field,
+    });
+  }
+
+  private prepareAll(
+    principal: Principal,
+    items: LogInputItem[],
+    receivedMs: number,
+  ): Promise<PreparedLogEntry[]> {
+    return mapInSlices(items, (item) => this.prepare(principal, item, receivedMs));
   }
 
   /** Appends all items or none (one group commit); answers after the commit is durable. */
   async append(principal: Principal, items: LogInputItem[]): Promise<AppendLogsResult> {
-    const entries = this.prepare(principal, items, this.clock());
+    const entries = await this.prepareAll(principal, items, this.clock());
     await this.queue.submit(entries);
     return { logs: entries.map(appended), count: entries.length };
   }
@@ -99,8 +110,7 @@ export class LogService {
     };
     try {
       for await (const item of items) {
-        const [entry] = this.prepare(principal, [item], this.clock());
-        chunk.push(entry!);
+        chunk.push(this.prepare(principal, item, this.clock()));
         if (chunk.length >= LOG_LIMITS.ndjsonChunk) {
           const full = chunk;
           chunk = [];
@@ -146,7 +156,7 @@ export class LogService {
     const receivedMs = this.clock();
     const items = mapOtlpLogs(request, receivedMs);
     if (items.length === 0) return 0;
-    await this.queue.submit(this.prepare(principal, items, receivedMs));
+    await this.queue.submit(await this.prepareAll(principal, items, receivedMs));
     return items.length;
   }
 
