@@ -209,6 +209,53 @@ describe('SQLite writer thread', () => {
     expect(keys).toEqual({ n: 6, distinctKeys: 6 });
   });
 
+  it('writes checkpoints and key use on the thread: while another connection holds the lock, the event loop runs on', async () => {
+    const { store, file } = await openStore();
+    await store.insertApiKey({
+      id: 'key-1',
+      name: 'ingest',
+      prefix: 'lb_test',
+      secretHash: new Uint8Array(32).fill(7),
+      scopes: ['events:write'],
+      tenant: null,
+      createdMs: T0,
+      expiresMs: null,
+      lastUsedMs: null,
+      revokedMs: null,
+    });
+    const [appended] = await store.appendEvents([{ events: [event()] }]);
+    const rootHash = rowsOf(appended)[0]!.leafHash;
+    // What a group commit on the writer thread does to the main connection: holds the write lock for a while.
+    const holder = new Database(file);
+    holder.exec('BEGIN IMMEDIATE');
+    let turns = 0;
+    let running = true;
+    const tick = () => {
+      turns++;
+      if (running) setImmediate(tick);
+    };
+    setImmediate(tick);
+    let settled = false;
+    const writes = Promise.all([
+      store.saveCheckpoint({ tenant: 'default', treeSize: 1, rootHash, createdMs: T0, note: 'signed note\n' }),
+      store.touchApiKey('key-1', T0 + 60_000),
+    ]).finally(() => {
+      settled = true;
+    });
+    // On the main connection both writes would sleep in SQLite's busy handler, and no turn of the loop would pass
+    // until busy_timeout (5 s) ended them with SQLITE_BUSY.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(turns).toBeGreaterThan(10);
+    expect(settled).toBe(false);
+    holder.exec('COMMIT');
+    holder.close();
+    await writes;
+    running = false;
+    expect(await store.getCheckpoint('default', 1)).toMatchObject({ treeSize: 1, note: 'signed note\n' });
+    expect(Buffer.from((await store.getCheckpoint('default', 1))!.rootHash)).toEqual(Buffer.from(rootHash));
+    expect((await store.findApiKeyById('key-1'))?.lastUsedMs).toBe(T0 + 60_000);
+  });
+
   it('maps a storage failure from the thread like one from the main thread', () => {
     const crossed = Object.assign(new Error('database or disk is full'), {
       name: 'SqliteError',

@@ -8,6 +8,7 @@ import type {
   LoginFailureRecord,
   UserRecord,
 } from '../store.ts';
+import type { WriteStatement } from './event-writer.ts';
 import { StatementCache } from './statements.ts';
 
 type Db = Database.Database;
@@ -125,10 +126,12 @@ export class SqliteIdentity {
     return (this.stmt('SELECT count(*) AS n FROM api_keys').get() as { n: number }).n;
   }
 
-  touchApiKey(id: string, usedMs: number): void {
-    this.stmt(
-      'UPDATE api_keys SET last_used_ms = ? WHERE id = ? AND (last_used_ms IS NULL OR last_used_ms < ?)',
-    ).run(usedMs, id, usedMs);
+  /** The write behind touchApiKey, for the store to run where writes do not block the event loop. */
+  touchApiKey(id: string, usedMs: number): WriteStatement {
+    return {
+      sql: 'UPDATE api_keys SET last_used_ms = ? WHERE id = ? AND (last_used_ms IS NULL OR last_used_ms < ?)',
+      params: [usedMs, id, usedMs],
+    };
   }
 
   revokeApiKey(id: string, revokedMs: number): ApiKeyRecord | null {
