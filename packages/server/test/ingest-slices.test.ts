@@ -8,27 +8,9 @@ import type { LogInputItem } from '../src/services/logs.ts';
 import { ITEMS_PER_SLICE, mapInSlices } from '../src/services/slices.ts';
 import { makeTestApp, type TestApp } from './helpers.ts';
 import { BACKENDS } from './support-backends.ts';
+import { loopTurns } from './support-loop.ts';
 
 const ADMIN: Principal = { kind: 'api_key', id: 'k', name: 'test', scopes: ['admin'], tenant: null };
-
-/** Counts turns of the event loop (one per check phase) until stopped. */
-function loopTurns(): { readonly count: number; stop(): void } {
-  let count = 0;
-  let running = true;
-  const tick = () => {
-    count++;
-    if (running) setImmediate(tick);
-  };
-  setImmediate(tick);
-  return {
-    get count() {
-      return count;
-    },
-    stop() {
-      running = false;
-    },
-  };
-}
 
 describe('mapInSlices', () => {
   it('maps like Array.prototype.map, in order, whatever the slice size', async () => {

@@ -14,6 +14,7 @@ import { AppendQueue } from '../src/services/append-queue.ts';
 import { storeFailure } from '../src/store/failures.ts';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.ts';
 import type { AppendResult } from '../src/store/store.ts';
+import { loopTurns } from './support-loop.ts';
 
 const T0 = Date.UTC(2026, 10, 20, 12, 0, 0);
 
@@ -228,16 +229,16 @@ describe('SQLite writer thread', () => {
     // What a group commit on the writer thread does to the main connection: holds the write lock for a while.
     const holder = new Database(file);
     holder.exec('BEGIN IMMEDIATE');
-    let turns = 0;
-    let running = true;
-    const tick = () => {
-      turns++;
-      if (running) setImmediate(tick);
-    };
-    setImmediate(tick);
+    const turns = loopTurns();
     let settled = false;
     const writes = Promise.all([
-      store.saveCheckpoint({ tenant: 'default', treeSize: 1, rootHash, createdMs: T0, note: 'signed note\n' }),
+      store.saveCheckpoint({
+        tenant: 'default',
+        treeSize: 1,
+        rootHash,
+        createdMs: T0,
+        note: 'signed note\n',
+      }),
       store.touchApiKey('key-1', T0 + 60_000),
     ]).finally(() => {
       settled = true;
@@ -245,12 +246,12 @@ describe('SQLite writer thread', () => {
     // On the main connection both writes would sleep in SQLite's busy handler, and no turn of the loop would pass
     // until busy_timeout (5 s) ended them with SQLITE_BUSY.
     await new Promise((resolve) => setTimeout(resolve, 150));
-    expect(turns).toBeGreaterThan(10);
+    expect(turns.count).toBeGreaterThan(10);
     expect(settled).toBe(false);
     holder.exec('COMMIT');
     holder.close();
     await writes;
-    running = false;
+    turns.stop();
     expect(await store.getCheckpoint('default', 1)).toMatchObject({ treeSize: 1, note: 'signed note\n' });
     expect(Buffer.from((await store.getCheckpoint('default', 1))!.rootHash)).toEqual(Buffer.from(rootHash));
     expect((await store.findApiKeyById('key-1'))?.lastUsedMs).toBe(T0 + 60_000);
