@@ -2,6 +2,7 @@
 // whole months dropped by retention while the Merkle log stays provable), several connection pools appending to the
 // same tenants at once (as several processes do), and the full-text rendering that keeps user text out of SQL and
 // tsquery syntax. Runs on a fresh database; skipped with a notice when no PostgreSQL answers (failing under CI=true).
+
 import {
   type EventInput,
   generateSigningKey,
@@ -11,6 +12,7 @@ import {
   verifierKeyString,
   verifyInclusion,
 } from '@logbook/protocol';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PreparedEvent, prepareEvent } from '../src/domain/event.ts';
 import { parseSearchTerms } from '../src/query/search-terms.ts';
@@ -62,6 +64,24 @@ describe('PostgreSQL full-text rendering (pure)', () => {
       'o',
       'brien',
     ]);
+  });
+
+  it('cuts ASCII text into the same words as the general Unicode path', () => {
+    // The trailing middle dot (punctuation, not a letter) sends the same text through the Unicode path.
+    const text = fc.string({
+      unit: fc.constantFrom(..."aZ09 .-_@'\t\n\u0000~x"),
+      maxLength: 80,
+    });
+    fc.assert(
+      fc.property(
+        fc.oneof(text, fc.constant('y'.repeat(2046)), fc.constant(`${'z'.repeat(2047)} ok`)),
+        (ascii) => {
+          expect(searchWords(ascii)).toEqual(searchWords(`${ascii} \u00b7`));
+        },
+      ),
+      { numRuns: 500 },
+    );
+    expect(searchWords(`${'z'.repeat(2047)} ok`)).toEqual(['ok']);
   });
 
   it('renders terms as quoted lexemes only, so no user text becomes tsquery syntax', () => {

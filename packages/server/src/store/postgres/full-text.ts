@@ -13,22 +13,37 @@ const MAX_POSITION = 16_383;
 const MAX_INDEXED_WORDS = 50_000;
 
 const WORD = /[\p{L}\p{N}\p{Co}]+/gu;
-const ASCII_WORD = /[a-z0-9]+/g;
 const MARKS = /\p{M}+/gu;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: "only ASCII" includes the control characters
 const ASCII_ONLY = /^[\u0000-\u007f]*$/;
 
 /** Words of a text as the index stores them: letters/digits runs, lower-cased, diacritics removed. */
 export function searchWords(text: string): string[] {
-  // Most audit text is ASCII: the same words without Unicode normalisation (a measured third of the append CPU).
-  const ascii = ASCII_ONLY.test(text);
-  const folded = ascii ? text.toLowerCase() : text.normalize('NFD').replace(MARKS, '').toLowerCase();
-  const pattern = ascii ? ASCII_WORD : WORD;
+  // Most audit text is ASCII: the same words without Unicode normalisation (a measured third of the append CPU), cut
+  // by character codes (a third faster than the regular expression: ~5.5 against ~8.5 µs for an event's ~60 words).
+  if (ASCII_ONLY.test(text)) return asciiWords(text.toLowerCase());
+  const folded = text.normalize('NFD').replace(MARKS, '').toLowerCase();
   const words: string[] = [];
-  pattern.lastIndex = 0;
-  for (let match = pattern.exec(folded); match !== null; match = pattern.exec(folded)) {
+  WORD.lastIndex = 0;
+  for (let match = WORD.exec(folded); match !== null; match = WORD.exec(folded)) {
     const word = match[0];
     if (word.length <= MAX_LEXEME_BYTES / 4 || Buffer.byteLength(word) <= MAX_LEXEME_BYTES) words.push(word);
+  }
+  return words;
+}
+
+/** The runs of [a-z0-9] in lower-cased ASCII text (one byte per character: the length is the size). */
+function asciiWords(folded: string): string[] {
+  const words: string[] = [];
+  let start = -1;
+  for (let i = 0; i <= folded.length; i++) {
+    const c = i < folded.length ? folded.charCodeAt(i) : 0;
+    if ((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39)) {
+      if (start < 0) start = i;
+    } else if (start >= 0) {
+      if (i - start <= MAX_LEXEME_BYTES) words.push(folded.slice(start, i));
+      start = -1;
+    }
   }
   return words;
 }
