@@ -412,7 +412,7 @@ export async function postgresIngestSuite(options: { events: number }): Promise<
   // side only moved the ratio more than the changes it was meant to judge.
   const receivedMs = Date.now();
   const rows = ingestOnly ? [] : inputs.map((input) => prepareEvent(input, { receivedMs }));
-  const rawBefore = ingestOnly ? {} : await rawCopy(base, rows, { bareTable: false });
+  const rawBefore: Record<string, number> = ingestOnly ? {} : await rawCopy(base, rows, { bareTable: false });
   for (const [index, s] of scenarios.entries()) {
     const bodies: Buffer[] = [];
     for (let i = 0; i < s.events; i += s.batch) {

@@ -168,8 +168,8 @@ export class LogService {
   }
 
   async list(principal: Principal, query: LogListQuery): Promise<LogListResponse> {
-    const { rows, nextCursor } = await this.page(principal, query);
-    return { data: rows.map(logFromStored), nextCursor };
+    const { data, nextCursor } = await this.listJsonRows(principal, query);
+    return { data: data.map(logFromStored), nextCursor };
   }
 
   /**
@@ -180,23 +180,18 @@ export class LogService {
     principal: Principal,
     query: LogListQuery,
   ): Promise<{ data: string[]; nextCursor: string | null }> {
-    const { rows, nextCursor } = await this.page(principal, query);
-    return { data: rows, nextCursor };
+    const request = logPageRequest(query, tenantFor(principal, query.tenant, DEFAULT_TENANT));
+    const page = await this.store.listLogs(request);
+    return {
+      data: page.rows.map((row) => row.body),
+      nextCursor: page.lastOrderKey === null ? null : encodeCursor(page.lastOrderKey, request.order),
+    };
   }
 
   /** list() as the JSON text of a LogListResponse, for the HTTP route. */
   async listJson(principal: Principal, query: LogListQuery): Promise<string> {
-    const { rows, nextCursor } = await this.page(principal, query);
-    return `{"data":[${rows.join(',')}],"nextCursor":${JSON.stringify(nextCursor)}}`;
-  }
-
-  private async page(principal: Principal, query: LogListQuery) {
-    const request = logPageRequest(query, tenantFor(principal, query.tenant, DEFAULT_TENANT));
-    const page = await this.store.listLogs(request);
-    return {
-      rows: page.rows.map((row) => row.body),
-      nextCursor: page.lastOrderKey === null ? null : encodeCursor(page.lastOrderKey, request.order),
-    };
+    const { data, nextCursor } = await this.listJsonRows(principal, query);
+    return `{"data":[${data.join(',')}],"nextCursor":${JSON.stringify(nextCursor)}}`;
   }
 
   /** How many entries match the list query's filters (cursor, limit and order play no part). */

@@ -127,7 +127,7 @@ export class SqliteIdentity {
   }
 
   /** The write behind touchApiKey, for the store to run where writes do not block the event loop. */
-  touchApiKey(id: string, usedMs: number): WriteStatement {
+  touchApiKeyStatement(id: string, usedMs: number): WriteStatement {
     return {
       sql: 'UPDATE api_keys SET last_used_ms = ? WHERE id = ? AND (last_used_ms IS NULL OR last_used_ms < ?)',
       params: [usedMs, id, usedMs],

@@ -530,11 +530,7 @@ export class SqliteStore implements Store {
     });
   }
 
-  /**
-   * A write that recurs while events stream in (a checkpoint row, a key's last use): on the writer thread when it
-   * runs. On this connection it would wait for the thread's transaction in SQLite's busy handler, which sleeps on
-   * the event loop: in the soak one checkpoint row stalled every request for 69 ms.
-   */
+  /** A write that recurs while events stream in: on the writer thread when it runs (EventWriterThread.write says why). */
   private async writeOne(statement: WriteStatement): Promise<void> {
     if (this.writer) await this.writer.write(statement);
     else this.stmt(statement.sql).run(...statement.params);
@@ -602,7 +598,7 @@ export class SqliteStore implements Store {
   }
 
   async touchApiKey(id: string, usedMs: number): Promise<void> {
-    await this.writeOne(this.identity.touchApiKey(id, usedMs));
+    await this.writeOne(this.identity.touchApiKeyStatement(id, usedMs));
   }
 
   async revokeApiKey(id: string, revokedMs: number): Promise<ApiKeyRecord | null> {
