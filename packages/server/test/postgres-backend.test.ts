@@ -16,6 +16,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PreparedEvent, prepareEvent } from '../src/domain/event.ts';
 import { parseSearchTerms } from '../src/query/search-terms.ts';
+import { AppendQueue } from '../src/services/append-queue.ts';
 import { verifyStore } from '../src/services/verifier.ts';
 import { searchWords, tsqueryText, tsvectorText } from '../src/store/postgres/full-text.ts';
 import { POSTGRES_MIGRATIONS } from '../src/store/postgres/migrations.ts';
@@ -29,6 +30,7 @@ import {
   partitionName,
 } from '../src/store/postgres/partitions.ts';
 import { PostgresStore } from '../src/store/postgres/postgres-store.ts';
+import type { AppendResult } from '../src/store/store.ts';
 import { fromPgText, toPgText } from '../src/store/postgres/values.ts';
 import { createTestDatabase, POSTGRES_AVAILABLE, type TestDatabase } from './support-backends.ts';
 
@@ -233,6 +235,51 @@ describeIf('PostgreSQL backend', () => {
       }
     } finally {
       await Promise.all(others.map((s) => s.close()));
+    }
+  });
+
+  it('the group-commit queue starts the next large group once the first has sent its rows, still in submission order', async () => {
+    // Watch the real store's appends: how many group commits the queue has handed over and not seen answered.
+    let inFlight = 0;
+    let most = 0;
+    const watched = Object.create(store) as PostgresStore;
+    watched.appendEvents = async (requests, handOff) => {
+      most = Math.max(most, ++inFlight);
+      try {
+        return await store.appendEvents(requests, handOff);
+      } finally {
+        inFlight--;
+      }
+    };
+    for (const [tenant, perRequest, overlapping] of [
+      ['handoff-large', 300, 2],
+      // Small groups are filled by the requests the commit before answers: they never overlap.
+      ['handoff-small', 20, 1],
+    ] as const) {
+      most = 0;
+      const queue = new AppendQueue(watched);
+      const answers: Promise<AppendResult>[] = [];
+      for (let r = 0; r < 8; r++) {
+        answers.push(
+          queue.submit({
+            events: Array.from({ length: perRequest }, (_, i) =>
+              event(tenant, NOW, { description: `r${r} e${i}` }),
+            ),
+          }),
+        );
+        await new Promise((resolve) => setImmediate(resolve)); // one request per turn, as from separate sockets
+      }
+      const results = await Promise.all(answers);
+      await queue.drain();
+      expect(most).toBe(overlapping);
+      // Submission order is commit order: seqs ascend request by request, without gaps, and the log agrees.
+      const seqs = results.flatMap((result) => {
+        if (!result.ok) throw new Error('unexpected conflict');
+        return result.rows.map((row) => row.seq);
+      });
+      expect(seqs).toEqual(Array.from({ length: 8 * perRequest }, (_, i) => i));
+      expect((await store.getTreeHead(tenant)).range.size).toBe(8 * perRequest);
+      expect((await store.readLog(tenant, 0, 10_000)).map((row) => row.seq)).toEqual(seqs);
     }
   });
 

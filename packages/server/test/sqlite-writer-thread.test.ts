@@ -164,10 +164,10 @@ describe('SQLite writer thread', () => {
       let inFlight = 0;
       let most = 0;
       const append = subject.appendEvents.bind(subject);
-      subject.appendEvents = async (requests) => {
+      subject.appendEvents = async (requests, handOff) => {
         most = Math.max(most, ++inFlight);
         try {
-          return await append(requests);
+          return await append(requests, handOff);
         } finally {
           inFlight--;
         }

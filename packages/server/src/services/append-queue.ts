@@ -11,11 +11,15 @@ interface Pending<Req, Res> {
 
 /** What a queue commits: audit events (the default, through the store) or another stream (system logs). */
 export interface GroupWriter<Req, Res> {
-  /** Writes every request in one transaction; resolves one result per request, in order, after the commit. */
-  write(requests: Req[]): Promise<Res[]>;
+  /**
+   * Writes every request in one transaction; resolves one result per request, in order, after the commit. With
+   * pipelinedCommits > 1 the next group is formed once this one calls `handOff` (or settles): a writer that needs the
+   * event loop until its data is sent says when it no longer does, so the next group gathers requests until then.
+   */
+  write(requests: Req[], handOff: () => void): Promise<Res[]>;
   /** Entries in one request (what the limits count). */
   sizeOf(request: Req): number;
-  /** Writes that may be in flight at once; the writer commits them in the order they were started. Default 1. */
+  /** Writes that may be in flight at once (each after the one before handed off); committed in order. Default 1. */
   readonly pipelinedCommits?: number;
 }
 
@@ -37,6 +41,11 @@ export class AppendQueue<Req = AppendRequest, Res = AppendResult> {
   private pendingEvents = 0;
   /** Group commits handed to the writer and not yet answered (at most writer.pipelinedCommits). */
   private readonly inFlight = new Set<Promise<void>>();
+  /** Groups started, and how many of them (in order) have handed off or settled: the next starts when they match. */
+  private started = 0;
+  private handedOff = 0;
+  /** Events in the group started last. */
+  private lastGroupEvents = 0;
   private scheduled = false;
   private readonly writer: GroupWriter<Req, Res>;
   /** Called after each commit with the requests it made durable (the live tail's wake-up). */
@@ -50,7 +59,8 @@ export class AppendQueue<Req = AppendRequest, Res = AppendResult> {
       'write' in store
         ? store
         : ({
-            write: (requests: AppendRequest[]) => store.appendEvents(requests),
+            write: (requests: AppendRequest[], handOff: () => void) =>
+              store.appendEvents(requests, handOff),
             sizeOf: (request: AppendRequest) => request.events.length,
             pipelinedCommits: store.capabilities.pipelinedCommits,
           } as unknown as GroupWriter<Req, Res>);
@@ -74,7 +84,18 @@ export class AppendQueue<Req = AppendRequest, Res = AppendResult> {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.inFlight.size >= (this.writer.pipelinedCommits ?? 1)) return;
+    if (
+      this.scheduled ||
+      this.handedOff < this.started ||
+      this.inFlight.size >= (this.writer.pipelinedCommits ?? 1) ||
+      // While one commits, the next waits to be as large: under steady load the requests the commit before answered
+      // are still arriving, and a group cut short only adds a transaction (measured on PostgreSQL: groups of 1,379
+      // instead of 1,942 events with 1,000-event requests). Once nothing is in flight, whatever waits goes.
+      (this.inFlight.size > 0 &&
+        this.pendingEvents < Math.min(this.lastGroupEvents, this.options.maxEventsPerCommit))
+    ) {
+      return;
+    }
     this.scheduled = true;
     // setImmediate lets every request already parsed in this turn of the event loop join the same commit.
     setImmediate(() => {
@@ -99,13 +120,25 @@ export class AppendQueue<Req = AppendRequest, Res = AppendResult> {
       events += size;
     }
     this.pendingEvents -= events;
+    this.lastGroupEvents = events;
+    const number = ++this.started;
+    const handOff = () => {
+      if (this.handedOff >= number) return;
+      this.handedOff = number;
+      if (this.pending.length > 0) this.schedule();
+    };
     let results: Res[];
     try {
-      results = await this.writer.write(group.map((p) => p.request));
+      results = await this.writer.write(
+        group.map((p) => p.request),
+        handOff,
+      );
     } catch (error) {
+      handOff();
       for (const p of group) p.reject(error);
       return;
     }
+    handOff();
     for (const [i, p] of group.entries()) p.resolve(results[i]!);
     try {
       this.onCommit?.(

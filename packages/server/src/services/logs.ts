@@ -52,8 +52,8 @@ export class LogService {
   ) {
     this.queue = new AppendQueue<PreparedLogEntry[], void>(
       {
-        write: async (requests) => {
-          await store.appendLogs(requests.flat());
+        write: async (requests, handOff) => {
+          await store.appendLogs(requests.flat(), handOff);
           return requests.map(() => undefined);
         },
         sizeOf: (request) => request.length,

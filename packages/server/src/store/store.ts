@@ -12,8 +12,10 @@ export interface StoreCapabilities {
   readonly multiProcess: boolean;
   readonly name: string;
   /**
-   * Group commits that may be handed to appendEvents/appendLogs before the first has resolved: the store commits them
-   * one after another, in the order they were handed over. 1 = one at a time.
+   * Group commits that may be in flight in appendEvents/appendLogs at once: the store commits them one after another,
+   * in the order they were handed over. The next is handed over once the one before called its `handOff` (or
+   * settled), so a store that needs the event loop to send its data keeps gathering requests until it has. 1 = one at
+   * a time.
    */
   readonly pipelinedCommits: number;
 }
@@ -329,8 +331,11 @@ export interface Store {
   /** This code's migrations the database has not applied (all of them when it has none); reads only. */
   pendingMigrations(): Promise<string[]>;
 
-  /** Appends several requests in one transaction (group commit); resolves after the commit is durable. */
-  appendEvents(requests: AppendRequest[]): Promise<AppendResult[]>;
+  /**
+   * Appends several requests in one transaction (group commit); resolves after the commit is durable. `handOff`, if
+   * called, lets the next group start before this one resolves (see pipelinedCommits).
+   */
+  appendEvents(requests: AppendRequest[], handOff?: () => void): Promise<AppendResult[]>;
   /** A live event (null when absent or redacted). */
   getEvent(tenant: string, id: string): Promise<StoredEventRow | null>;
   listEvents(page: EventPageRequest): Promise<EventPage>;
@@ -434,7 +439,7 @@ export interface Store {
    * gets its tenant's next seq; a tenant's seqs become visible in order (its appends are serialised), so a reader
    * that has seen seq n never later finds a new entry below n.
    */
-  appendLogs(entries: PreparedLogEntry[]): Promise<void>;
+  appendLogs(entries: PreparedLogEntry[], handOff?: () => void): Promise<void>;
   getLog(tenant: string, id: string): Promise<StoredLogRow | null>;
   listLogs(page: LogPageRequest): Promise<LogPage>;
   /** Entries matching a filter (a compatible API's page total). */

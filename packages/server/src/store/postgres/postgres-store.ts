@@ -153,6 +153,8 @@ const bytesEqual = (a: Uint8Array | null, b: Uint8Array | null): boolean =>
 const RETRYABLE = new Set(['40P01', '40001']);
 /** "Prepared statement does not exist": the append path stops naming its statements and retries (see appendEvents). */
 const STATEMENT_GONE = '26000';
+/** A group at least this large lets the next one start once its data is sent (appendInTransaction, step 4). */
+const HAND_OFF_MIN_EVENTS = 256;
 /** The longest timer Node supports (~24.8 days): "no client-side timeout" for one query (0 means the default). */
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -206,7 +208,7 @@ interface WrittenEvent {
 }
 
 export class PostgresStore implements Store {
-  readonly capabilities: StoreCapabilities = { name: 'postgres', multiProcess: true, pipelinedCommits: 1 };
+  readonly capabilities: StoreCapabilities = { name: 'postgres', multiProcess: true, pipelinedCommits: 2 };
   /** The pool, for tests and tools that need SQL the port does not offer (partition maintenance, benchmarks). */
   readonly pool: pg.Pool;
   private readonly identity: PostgresIdentity;
@@ -349,11 +351,11 @@ export class PostgresStore implements Store {
     }
   }
 
-  async appendEvents(requests: AppendRequest[]): Promise<AppendResult[]> {
+  async appendEvents(requests: AppendRequest[], handOff?: () => void): Promise<AppendResult[]> {
     if (requests.every((r) => r.events.length === 0)) return requests.map(() => ({ ok: true, rows: [] }));
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.transaction((client) => this.appendInTransaction(client, requests), {
+        return await this.transaction((client) => this.appendInTransaction(client, requests, handOff), {
           brackets: true,
         });
       } catch (error) {
@@ -374,6 +376,7 @@ export class PostgresStore implements Store {
   private async appendInTransaction(
     client: pg.PoolClient,
     requests: AppendRequest[],
+    handOff?: () => void,
   ): Promise<AppendResult[]> {
     // Two round trips per group, each one query (BatchQuery): steps 1-2 open the transaction, lock and read; 3
     // decides in memory; 4 writes and commits. The event loop also parses HTTP requests and every round trip waits
@@ -661,6 +664,12 @@ export class PostgresStore implements Store {
       }
       leaves.end();
       if (nodes.count > 0) for (const message of nodes.end()) write.send(message);
+      // Everything up to COMMIT is sent and the tenant rows stay locked until it. The next group may form now: its
+      // lock waits inside PostgreSQL and is granted the moment this one commits, instead of after the event loop has
+      // read this commit, answered its requests and gathered the next group (~60 ms per group of 2,000 measured).
+      // Small groups keep waiting: what fills them is the requests answered by this commit, and splitting them only
+      // adds transactions (each with its fixed cost and fsync).
+      if (written.length >= HAND_OFF_MIN_EVENTS) handOff?.();
     } catch (error) {
       write.fail('encoding failed');
       await committed.catch(() => {});

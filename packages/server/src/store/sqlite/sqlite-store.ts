@@ -182,8 +182,13 @@ export class SqliteStore implements Store {
     return SQLITE_MIGRATIONS.map((m) => m.name).filter((name) => !applied.has(name));
   }
 
-  async appendEvents(requests: AppendRequest[]): Promise<AppendResult[]> {
-    if (this.writer) return this.writer.appendEvents(requests);
+  async appendEvents(requests: AppendRequest[], handOff?: () => void): Promise<AppendResult[]> {
+    if (this.writer) {
+      // The thread takes jobs in order and needs nothing more from the event loop: the next group may start now.
+      const committed = this.writer.appendEvents(requests);
+      handOff?.();
+      return committed;
+    }
     return this.db.transaction(() => this.appender.appendInTransaction(requests)).immediate();
   }
 
@@ -670,8 +675,15 @@ export class SqliteStore implements Store {
     return this.logTables;
   }
 
-  async appendLogs(entries: import('../../domain/log-entry.ts').PreparedLogEntry[]): Promise<void> {
-    if (this.writer) return this.writer.appendLogs(entries);
+  async appendLogs(
+    entries: import('../../domain/log-entry.ts').PreparedLogEntry[],
+    handOff?: () => void,
+  ): Promise<void> {
+    if (this.writer) {
+      const committed = this.writer.appendLogs(entries);
+      handOff?.();
+      return committed;
+    }
     this.logs.append(entries);
   }
 
