@@ -30,8 +30,8 @@ import {
   partitionName,
 } from '../src/store/postgres/partitions.ts';
 import { PostgresStore } from '../src/store/postgres/postgres-store.ts';
-import type { AppendResult } from '../src/store/store.ts';
 import { fromPgText, toPgText } from '../src/store/postgres/values.ts';
+import type { AppendResult } from '../src/store/store.ts';
 import { createTestDatabase, POSTGRES_AVAILABLE, type TestDatabase } from './support-backends.ts';
 
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);

@@ -59,8 +59,7 @@ export class AppendQueue<Req = AppendRequest, Res = AppendResult> {
       'write' in store
         ? store
         : ({
-            write: (requests: AppendRequest[], handOff: () => void) =>
-              store.appendEvents(requests, handOff),
+            write: (requests: AppendRequest[], handOff: () => void) => store.appendEvents(requests, handOff),
             sizeOf: (request: AppendRequest) => request.events.length,
             pipelinedCommits: store.capabilities.pipelinedCommits,
           } as unknown as GroupWriter<Req, Res>);
