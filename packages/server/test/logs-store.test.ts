@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareLogEntry } from '../src/domain/log-entry.ts';
 import type { LogStatsRequest } from '../src/query/log-filter.ts';
+import { LogService } from '../src/services/logs.ts';
 import type { PostgresStore } from '../src/store/postgres/postgres-store.ts';
 import { BACKENDS, makeStore, type TestStore } from './support-backends.ts';
 
@@ -89,6 +90,47 @@ describe.each(BACKENDS)('log store on %s', (backend) => {
         [1048576, 'second'],
         [1048577, 'third'],
       ]);
+    });
+  }
+
+  if (backend === 'postgres') {
+    it('the log queue starts the next large group once the first has sent its rows; seqs keep submission order', async () => {
+      const store = s.store as PostgresStore;
+      let inFlight = 0;
+      let most = 0;
+      const watched = Object.create(store) as PostgresStore;
+      watched.appendLogs = async (entries, handOff) => {
+        most = Math.max(most, ++inFlight);
+        try {
+          return await store.appendLogs(entries, handOff);
+        } finally {
+          inFlight--;
+        }
+      };
+      for (const [tenant, perChunk, overlapping] of [
+        ['handoff-large', 300, 2],
+        ['handoff-small', 20, 1],
+      ] as const) {
+        most = 0;
+        const { queue } = new LogService(watched);
+        const chunks: Promise<void>[] = [];
+        for (let c = 0; c < 8; c++) {
+          chunks.push(
+            queue.submit(Array.from({ length: perChunk }, (_, i) => entry(tenant, `c${c} e${i}`, T0 + i))),
+          );
+          await new Promise((resolve) => setImmediate(resolve)); // one chunk per turn, as from separate sockets
+        }
+        await Promise.all(chunks);
+        await queue.drain();
+        expect(most).toBe(overlapping);
+        const rows = await store.readLogsAfter(tenant, -1, 10_000);
+        expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 8 * perChunk }, (_, i) => i));
+        expect(rows.map((r) => JSON.parse(r.body).message)).toEqual(
+          Array.from({ length: 8 }, (_, c) =>
+            Array.from({ length: perChunk }, (_, i) => `c${c} e${i}`),
+          ).flat(),
+        );
+      }
     });
   }
 

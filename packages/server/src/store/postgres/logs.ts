@@ -6,7 +6,8 @@ import type { PreparedLogEntry } from '../../domain/log-entry.ts';
 import { ORDER_KEY_COUNTER_BITS, orderKeyFloor } from '../../domain/time.ts';
 import type { LogFilter, LogPageRequest, LogStatsRequest } from '../../query/log-filter.ts';
 import type { LogPage, LogStatsResult, StoredLogRow } from '../store.ts';
-import { tsqueryText, tsvectorText } from './full-text.ts';
+import { BatchQuery, BinaryRows, copyFrom } from './copy-binary.ts';
+import { lexemePositions, tsqueryText } from './full-text.ts';
 import { big, int, int8Param, toPgText } from './values.ts';
 
 const HOUR_MS = 3_600_000;
@@ -15,8 +16,23 @@ const COUNTER_SPAN = 1n << ORDER_KEY_COUNTER_BITS;
 const SEARCH_WINDOW = 2000;
 /** Deadlocks and serialisation failures roll the whole group back; nothing was acknowledged, so it is retried. */
 const RETRYABLE = new Set(['40P01', '40001']);
-/** Thrown inside an append transaction when a computed order key was already taken (see appendInTransaction). */
-const KEY_TAKEN = new Error('log order key taken');
+/** unique_violation: the only unique key of `logs` is (tenant, order_key), so a computed key was taken. */
+const KEY_TAKEN = '23505';
+/** A group at least this large lets the next one start once its rows are sent (as for audit events). */
+const HAND_OFF_MIN_ENTRIES = 256;
+/** Columns the append COPYs, in the order the rows are encoded. */
+const LOG_COLUMNS = [
+  'tenant',
+  'order_key',
+  'seq',
+  'id',
+  'ts_ms',
+  'level',
+  'service',
+  'trace_id',
+  'body',
+  'search',
+] as const;
 
 interface LogRowRaw {
   order_key: string;
@@ -39,49 +55,26 @@ class Params {
   }
 }
 
-/** One row as sent in the single JSON parameter of an append (see the events append for why JSON). */
-interface LogRowJson {
-  t: string;
-  k: string;
-  s: number;
-  i: string;
-  ts: number;
-  l: number;
-  sv: string;
-  tr: string | null;
-  b: string;
-  q: string;
-}
-
 export class PostgresLogs {
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    /** The store's transaction runner (PostgresStore.transaction); appends send their own BEGIN and COMMIT. */
+    private readonly transaction: <T>(
+      work: (client: pg.PoolClient) => Promise<T>,
+      options?: { brackets?: boolean },
+    ) => Promise<T>,
+  ) {}
 
-  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch((rollbackError: Error) => {
-        broken = rollbackError;
-      });
-      throw error;
-    } finally {
-      client.release(broken);
-    }
-  }
-
-  async append(entries: PreparedLogEntry[]): Promise<void> {
+  async append(entries: PreparedLogEntry[], handOff?: () => void): Promise<void> {
     if (entries.length === 0) return;
     let probe = false;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.transaction((client) => this.appendInTransaction(client, entries, probe));
+        return await this.transaction((client) => this.appendInTransaction(client, entries, probe, handOff), {
+          brackets: true,
+        });
       } catch (error) {
-        if (error === KEY_TAKEN && !probe) {
+        if ((error as { code?: string }).code === KEY_TAKEN && !probe) {
           probe = true; // rolled back whole; redo with probed keys
           continue;
         }
@@ -93,25 +86,31 @@ export class PostgresLogs {
   /**
    * Order keys: by default timestamp ms << 20 | (seq mod 2^20), free of any lookup because seqs are unique per
    * tenant. Two entries collide only with the same millisecond and seqs 2^20 apart (a re-sent old batch): then the
-   * insert finds the key taken, the transaction is rolled back, and it is redone with `probe`, which allocates each
+   * COPY fails on the primary key, the transaction is rolled back, and it is redone with `probe`, which allocates each
    * key after the highest one stored in its millisecond (one batched index probe per distinct millisecond).
+   * Two round trips, as for audit events (postgres-store.ts): BEGIN and the lock; then the rollup and heads, the rows
+   * as binary COPY (the tsvector in binary: no JSON or tsvector text for PostgreSQL to parse) and COMMIT.
    */
   private async appendInTransaction(
     client: pg.PoolClient,
     entries: PreparedLogEntry[],
     probe: boolean,
+    handOff: (() => void) | undefined,
   ): Promise<void> {
     const tenants = [...new Set(entries.map((e) => e.tenant))].sort();
     // 1. Lock the tenants' heads in tenant order (no deadlock between processes). Until COMMIT no one else appends
     //    to them, so seqs and order keys allocated below are ours alone, and seqs commit in order.
-    const heads = await client.query<{ tenant: string; seq: string }>(
-      `INSERT INTO log_heads AS h (tenant, seq)
-       SELECT u, -1 FROM unnest($1::text[]) AS u ORDER BY u COLLATE "C"
-       ON CONFLICT (tenant) DO UPDATE SET seq = h.seq
-       RETURNING h.tenant, h.seq`,
-      [tenants],
-    );
-    const seqs = new Map(heads.rows.map((r) => [r.tenant, int(r.seq)]));
+    const [heads] = (await new BatchQuery([
+      'BEGIN',
+      {
+        text: `INSERT INTO log_heads AS h (tenant, seq)
+               SELECT u, -1 FROM json_array_elements_text($1::json) AS u ORDER BY u COLLATE "C"
+               ON CONFLICT (tenant) DO UPDATE SET seq = h.seq
+               RETURNING h.tenant, h.seq`,
+        values: [JSON.stringify(tenants)],
+      },
+    ]).start(client)) as unknown as { tenant: string; seq: string }[][];
+    const seqs = new Map(heads!.map((r) => [r.tenant, int(r.seq)]));
 
     // 2. Order keys: the next free key of each tenant+millisecond, probed once per distinct pair (batched).
     const nextKeys = new Map<string, bigint>();
@@ -144,59 +143,66 @@ export class PostgresLogs {
       }
     };
 
-    // 3. Everything in one statement: rows, hourly rollup, heads.
-    const rows: LogRowJson[] = [];
+    // 3. Seqs, order keys and the hourly rollup, decided in memory.
+    const keyed: { entry: PreparedLogEntry; seq: number; orderKey: bigint; service: string }[] = [];
     const counts = new Map<string, { t: string; h: number; l: number; sv: string; n: number }>();
     for (const e of entries) {
       const seq = seqs.get(e.tenant)! + 1;
       seqs.set(e.tenant, seq);
       const service = toPgText(e.service);
-      rows.push({
-        t: e.tenant,
-        k: int8Param(
-          probe
-            ? await allocate(e.tenant, e.timestampMs)
-            : orderKeyFloor(e.timestampMs) | BigInt(seq % Number(COUNTER_SPAN)),
-        ),
-        s: seq,
-        i: e.id,
-        ts: e.timestampMs,
-        l: e.level,
-        sv: service,
-        tr: e.traceId,
-        b: e.body,
-        q: tsvectorText(e.searchText),
-      });
+      const orderKey = probe
+        ? await allocate(e.tenant, e.timestampMs)
+        : orderKeyFloor(e.timestampMs) | BigInt(seq % Number(COUNTER_SPAN));
+      keyed.push({ entry: e, seq, orderKey, service });
       const hour = Math.floor(e.timestampMs / HOUR_MS);
       const key = `${e.tenant}\u0000${hour}\u0000${e.level}\u0000${service}`;
       const count = counts.get(key);
       if (count) count.n += 1;
       else counts.set(key, { t: e.tenant, h: hour, l: e.level, sv: service, n: 1 });
     }
-    const written = await client.query<{ n: number }>(
-      `WITH r AS (
-         SELECT * FROM json_to_recordset($1::json) AS r(t text, k int8, s int8, i text, ts int8, l int2, sv text, tr text,
-           b text, q text)
-       ), ins AS (
-         INSERT INTO logs (tenant, order_key, seq, id, ts_ms, level, service, trace_id, body, search)
-         SELECT t, k, s, i, ts, l, sv, tr, b, q::tsvector FROM r
-         ON CONFLICT DO NOTHING
-         RETURNING 1
-       ), cnt AS (
-         INSERT INTO log_counts_hour AS x (tenant, hour, level, service, count)
-         SELECT t, h, l, sv, n FROM json_to_recordset($2::json) AS c(t text, h int4, l int2, sv text, n int8)
-         ON CONFLICT (tenant, hour, service, level) DO UPDATE SET count = x.count + excluded.count
-       ), hd AS (
-         UPDATE log_heads h SET seq = u.s FROM json_to_recordset($3::json) AS u(t text, s int8) WHERE h.tenant = u.t
-       )
-       SELECT count(*)::int4 AS n FROM ins`,
-      [
-        JSON.stringify(rows),
-        JSON.stringify([...counts.values()]),
-        JSON.stringify([...seqs].map(([t, s]) => ({ t, s }))),
-      ],
-    );
-    if (written.rows[0]!.n !== rows.length) throw KEY_TAKEN;
+
+    // 4. Rollup and heads (one statement, JSON parameters), the rows as binary COPY, COMMIT: one round trip. Rows
+    //    leave as they are encoded, so PostgreSQL inserts the first ones while Node encodes the rest.
+    const write = new BatchQuery([
+      {
+        text: `WITH cnt AS (
+                 INSERT INTO log_counts_hour AS x (tenant, hour, level, service, count)
+                 SELECT t, h, l, sv, n FROM json_to_recordset($1::json) AS c(t text, h int4, l int2, sv text, n int8)
+                 ON CONFLICT (tenant, hour, service, level) DO UPDATE SET count = x.count + excluded.count
+               )
+               UPDATE log_heads h SET seq = u.s FROM json_to_recordset($2::json) AS u(t text, s int8)
+                WHERE h.tenant = u.t`,
+        values: [JSON.stringify([...counts.values()]), JSON.stringify([...seqs].map(([t, s]) => ({ t, s })))],
+      },
+      copyFrom('logs', LOG_COLUMNS),
+      'COMMIT',
+    ]);
+    const committed = write.start(client);
+    try {
+      const rows = new BinaryRows(write.send);
+      for (const { entry: e, seq, orderKey, service } of keyed) {
+        rows
+          .row(LOG_COLUMNS.length)
+          .text(e.tenant)
+          .int8(orderKey)
+          .int8(seq)
+          .text(e.id)
+          .int8(e.timestampMs)
+          .int2(e.level)
+          .text(service)
+          .text(e.traceId)
+          .text(e.body)
+          .tsvector(lexemePositions(e.searchText));
+      }
+      rows.end();
+      // Sent up to COMMIT, heads locked until it: the next group may form and wait for the lock inside PostgreSQL.
+      if (keyed.length >= HAND_OFF_MIN_ENTRIES) handOff?.();
+    } catch (error) {
+      write.fail('encoding failed');
+      await committed.catch(() => {});
+      throw error;
+    }
+    await committed;
   }
 
   async get(tenant: string, id: string): Promise<StoredLogRow | null> {

@@ -1305,12 +1305,15 @@ export class PostgresStore implements Store {
   // --- system logs --- (the SQL lives in ./logs.ts)
   private logTables?: PostgresLogs;
   private get logs(): PostgresLogs {
-    this.logTables ??= new PostgresLogs(this.pool);
+    this.logTables ??= new PostgresLogs(this.pool, (work, options) => this.transaction(work, options));
     return this.logTables;
   }
 
-  async appendLogs(entries: import('../../domain/log-entry.ts').PreparedLogEntry[]): Promise<void> {
-    return this.logs.append(entries);
+  async appendLogs(
+    entries: import('../../domain/log-entry.ts').PreparedLogEntry[],
+    handOff?: () => void,
+  ): Promise<void> {
+    return this.logs.append(entries, handOff);
   }
 
   async getLog(tenant: string, id: string): Promise<import('../store.ts').StoredLogRow | null> {
