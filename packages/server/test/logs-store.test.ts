@@ -94,6 +94,32 @@ describe.each(BACKENDS)('log store on %s', (backend) => {
   }
 
   if (backend === 'postgres') {
+    it('a large group whose order key is taken is redone after the next group started; both land, seqs gap-free', async () => {
+      const store = s.store as PostgresStore;
+      await store.appendLogs([entry('wrap-queue', 'first', T0)]);
+      await store.pool.query("UPDATE log_heads SET seq = 1048575 WHERE tenant = 'wrap-queue'");
+      const { queue } = new LogService(store);
+      // The first chunk's first key repeats 'first''s and fails at COPY, after it handed off to the second chunk.
+      const first = queue.submit(Array.from({ length: 300 }, (_, i) => entry('wrap-queue', `a${i}`, T0 + i)));
+      await new Promise((resolve) => setImmediate(resolve));
+      const second = queue.submit(
+        Array.from({ length: 300 }, (_, i) => entry('wrap-queue', `b${i}`, T0 + i)),
+      );
+      await Promise.all([first, second]);
+      const rows = await store.readLogsAfter('wrap-queue', -1, 10_000);
+      expect(rows.map((r) => r.seq)).toEqual([0, ...Array.from({ length: 600 }, (_, i) => 1_048_576 + i)]);
+      const messages = rows.map((r) => JSON.parse(r.body).message as string);
+      expect(messages.slice(1).sort()).toEqual(
+        [
+          ...Array.from({ length: 300 }, (_, i) => `a${i}`),
+          ...Array.from({ length: 300 }, (_, i) => `b${i}`),
+        ].sort(),
+      );
+      // Each chunk is one transaction: its entries are contiguous in seq order, whichever committed first.
+      const starts = [messages.indexOf('a0'), messages.indexOf('b0')].sort((x, y) => x - y);
+      expect(starts).toEqual([1, 301]);
+    });
+
     it('the log queue starts the next large group once the first has sent its rows; seqs keep submission order', async () => {
       const store = s.store as PostgresStore;
       let inFlight = 0;

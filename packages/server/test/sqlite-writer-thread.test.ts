@@ -192,6 +192,45 @@ describe('SQLite writer thread', () => {
     }
   });
 
+  it('a group formed while one commits is as large as that one, and a third never starts even when handed off at once', async () => {
+    const { store } = await openStore();
+    // Each group the queue hands over: its size, and whether another was in flight when it started.
+    const groups: { size: number; overlapping: boolean }[] = [];
+    let inFlight = 0;
+    const append = store.appendEvents.bind(store);
+    store.appendEvents = async (requests, handOff) => {
+      groups.push({ size: requests.reduce((n, r) => n + r.events.length, 0), overlapping: inFlight > 0 });
+      inFlight++;
+      try {
+        expect(inFlight).toBeLessThanOrEqual(2);
+        return await append(requests, handOff);
+      } finally {
+        inFlight--;
+      }
+    };
+    const batch = (n: number, tag: string) => ({
+      events: Array.from({ length: n }, (_, i) => event({ description: `${tag} e${i}` })),
+    });
+    const queue = new AppendQueue(store, { maxEventsPerCommit: 1000, maxPendingEvents: 100_000 });
+    // Many full groups pending at once: the thread's store hands each off inside appendEvents.
+    const answers = Array.from({ length: 8 }, (_, r) => queue.submit(batch(1000, `full ${r}`)));
+    await Promise.all(answers);
+    await queue.drain();
+    // One large request, then small ones one per turn: the second group waits for 600 events' worth.
+    groups.length = 0;
+    const uneven = [queue.submit(batch(600, 'large'))];
+    for (let r = 0; r < 12; r++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      uneven.push(queue.submit(batch(100, `small ${r}`)));
+    }
+    await Promise.all(uneven);
+    await queue.drain();
+    expect(groups[0]).toEqual({ size: 600, overlapping: false });
+    expect(groups.some((g) => g.overlapping)).toBe(true);
+    for (const g of groups.filter((g) => g.overlapping)) expect(g.size).toBeGreaterThanOrEqual(600);
+    expect(groups.reduce((n, g) => n + g.size, 0)).toBe(1800);
+  });
+
   it('allots unique order keys in milliseconds another connection has written to since', async () => {
     const { store, file } = await openStore();
     const other = new SqliteStore({ file, writerThread: false });

@@ -19,7 +19,11 @@ export interface GroupWriter<Req, Res> {
   write(requests: Req[], handOff: () => void): Promise<Res[]>;
   /** Entries in one request (what the limits count). */
   sizeOf(request: Req): number;
-  /** Writes that may be in flight at once (each after the one before handed off); committed in order. Default 1. */
+  /**
+   * Writes that may be in flight at once (each after the one before handed off). Default 1. They commit in the order
+   * they were started unless one is retried after handing off (a deadlock; on PostgreSQL's system logs a taken order
+   * key): then the one behind it may commit first. Each tenant's seqs follow commit order either way.
+   */
   readonly pipelinedCommits?: number;
 }
 
@@ -100,10 +104,14 @@ export class AppendQueue<Req = AppendRequest, Res = AppendResult> {
     setImmediate(() => {
       this.scheduled = false;
       if (this.pending.length === 0) return;
-      const flushing = this.flush().finally(() => {
-        this.inFlight.delete(flushing);
-        if (this.pending.length > 0) this.schedule();
-      });
+      // Counted in flight before it starts: a writer may hand off synchronously, inside write(), and the schedule()
+      // that runs then must see this group (else a third could start).
+      const flushing = Promise.resolve()
+        .then(() => this.flush())
+        .finally(() => {
+          this.inFlight.delete(flushing);
+          if (this.pending.length > 0) this.schedule();
+        });
       this.inFlight.add(flushing);
     });
   }

@@ -13,9 +13,9 @@ export interface StoreCapabilities {
   readonly name: string;
   /**
    * Group commits that may be in flight in appendEvents/appendLogs at once: the store commits them one after another,
-   * in the order they were handed over. The next is handed over once the one before called its `handOff` (or
-   * settled), so a store that needs the event loop to send its data keeps gathering requests until it has. 1 = one at
-   * a time.
+   * in the order they were handed over (a group retried after handing off may commit after the next). The next is
+   * handed over once the one before called its `handOff` (or settled), so a store that needs the event loop to send
+   * its data keeps gathering requests until it has. 1 = one at a time.
    */
   readonly pipelinedCommits: number;
 }
