@@ -18,6 +18,7 @@ import { type PreparedEvent, prepareEvent } from '../src/domain/event.ts';
 import { parseSearchTerms } from '../src/query/search-terms.ts';
 import { AppendQueue } from '../src/services/append-queue.ts';
 import { verifyStore } from '../src/services/verifier.ts';
+import { storeFailure } from '../src/store/failures.ts';
 import { searchWords, tsqueryText, tsvectorText } from '../src/store/postgres/full-text.ts';
 import { POSTGRES_MIGRATIONS } from '../src/store/postgres/migrations.ts';
 import {
@@ -280,6 +281,28 @@ describeIf('PostgreSQL backend', () => {
       expect(seqs).toEqual(Array.from({ length: 8 * perRequest }, (_, i) => i));
       expect((await store.getTreeHead(tenant)).range.size).toBe(8 * perRequest);
       expect((await store.readLog(tenant, 0, 10_000)).map((row) => row.seq)).toEqual(seqs);
+    }
+  });
+
+  it('a group waiting for a tenant lock past the statement timeout fails as a 503, and the tenant appends after', async () => {
+    const impatient = new PostgresStore({ url: database.url, partitionCheckMs: 0, queryTimeoutMs: 300 });
+    const holder = await store.pool.connect();
+    try {
+      await impatient.appendEvents([{ events: [event('stalled', NOW)] }]);
+      // What a stalled commit of another group (or process) does: holds the tenant's row lock.
+      await holder.query("BEGIN; SELECT 1 FROM tenant_logs WHERE tenant = 'stalled' FOR UPDATE");
+      const failure = await impatient.appendEvents([{ events: [event('stalled', NOW)] }]).then(
+        () => null,
+        (error: unknown) => error,
+      );
+      expect((failure as { code?: string }).code).toBe('57014');
+      expect(storeFailure(failure)?.status).toBe(503);
+      await holder.query('ROLLBACK');
+      const [after] = await impatient.appendEvents([{ events: [event('stalled', NOW)] }]);
+      expect(after?.ok && after.rows[0]!.seq).toBe(1);
+    } finally {
+      holder.release();
+      await impatient.close();
     }
   });
 

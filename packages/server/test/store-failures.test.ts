@@ -18,6 +18,7 @@ describe('storeFailure', () => {
       withCode('08001'),
       withCode('57P01'),
       withCode('57P03'),
+      withCode('57014'),
       withCode('53300'),
       withCode('40001'),
       new Error('Connection terminated unexpectedly'),

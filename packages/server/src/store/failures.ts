@@ -20,9 +20,11 @@ const NETWORK_CODES = [
 
 /**
  * PostgreSQL SQLSTATEs that mean "not now": connection exceptions (class 08), the server shutting down or starting
- * (57P01–57P03), too many connections (53300), and a serialization/deadlock retry that ran out of attempts.
+ * (57P01–57P03), too many connections (53300), a serialization/deadlock retry that ran out of attempts, and a
+ * statement cancelled by the statement timeout (57014): e.g. a group commit waiting for a tenant lock that a stalled
+ * commit holds.
  */
-const PG_UNAVAILABLE = ['57P01', '57P02', '57P03', '53300', '40001', '40P01'] as const;
+const PG_UNAVAILABLE = ['57P01', '57P02', '57P03', '57014', '53300', '40001', '40P01'] as const;
 /** PostgreSQL: disk full (53100) and out of memory (53200). */
 const PG_NO_SPACE = ['53100', '53200'] as const;
 
