@@ -6,6 +6,7 @@ import type { LogStatsRequest } from '../src/query/log-filter.ts';
 import { LogService } from '../src/services/logs.ts';
 import type { PostgresStore } from '../src/store/postgres/postgres-store.ts';
 import { BACKENDS, makeStore, type TestStore } from './support-backends.ts';
+import { watchInFlight } from './support-inflight.ts';
 
 const T0 = Date.UTC(2026, 10, 21, 12, 0, 0);
 const entry = (tenant: string, message: string, timestampMs: number, level = 'INFO') =>
@@ -121,24 +122,14 @@ describe.each(BACKENDS)('log store on %s', (backend) => {
     });
 
     it('the log queue starts the next large group once the first has sent its rows; seqs keep submission order', async () => {
+      const appends = watchInFlight(s.store as PostgresStore, 'appendLogs');
       const store = s.store as PostgresStore;
-      let inFlight = 0;
-      let most = 0;
-      const watched = Object.create(store) as PostgresStore;
-      watched.appendLogs = async (entries, handOff) => {
-        most = Math.max(most, ++inFlight);
-        try {
-          return await store.appendLogs(entries, handOff);
-        } finally {
-          inFlight--;
-        }
-      };
       for (const [tenant, perChunk, overlapping] of [
         ['handoff-large', 300, 2],
         ['handoff-small', 20, 1],
       ] as const) {
-        most = 0;
-        const { queue } = new LogService(watched);
+        appends.reset();
+        const { queue } = new LogService(appends.watched);
         const chunks: Promise<void>[] = [];
         for (let c = 0; c < 8; c++) {
           chunks.push(
@@ -148,7 +139,7 @@ describe.each(BACKENDS)('log store on %s', (backend) => {
         }
         await Promise.all(chunks);
         await queue.drain();
-        expect(most).toBe(overlapping);
+        expect(appends.most).toBe(overlapping);
         const rows = await store.readLogsAfter(tenant, -1, 10_000);
         expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 8 * perChunk }, (_, i) => i));
         expect(rows.map((r) => JSON.parse(r.body).message)).toEqual(

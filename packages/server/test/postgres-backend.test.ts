@@ -34,6 +34,7 @@ import { PostgresStore } from '../src/store/postgres/postgres-store.ts';
 import { fromPgText, toPgText } from '../src/store/postgres/values.ts';
 import type { AppendResult } from '../src/store/store.ts';
 import { createTestDatabase, POSTGRES_AVAILABLE, type TestDatabase } from './support-backends.ts';
+import { watchInFlight } from './support-inflight.ts';
 
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
 
@@ -241,24 +242,14 @@ describeIf('PostgreSQL backend', () => {
 
   it('the group-commit queue starts the next large group once the first has sent its rows, still in submission order', async () => {
     // Watch the real store's appends: how many group commits the queue has handed over and not seen answered.
-    let inFlight = 0;
-    let most = 0;
-    const watched = Object.create(store) as PostgresStore;
-    watched.appendEvents = async (requests, handOff) => {
-      most = Math.max(most, ++inFlight);
-      try {
-        return await store.appendEvents(requests, handOff);
-      } finally {
-        inFlight--;
-      }
-    };
+    const appends = watchInFlight(store, 'appendEvents');
     for (const [tenant, perRequest, overlapping] of [
       ['handoff-large', 300, 2],
       // Small groups are filled by the requests the commit before answers: they never overlap.
       ['handoff-small', 20, 1],
     ] as const) {
-      most = 0;
-      const queue = new AppendQueue(watched);
+      appends.reset();
+      const queue = new AppendQueue(appends.watched);
       const answers: Promise<AppendResult>[] = [];
       for (let r = 0; r < 8; r++) {
         answers.push(
@@ -272,7 +263,7 @@ describeIf('PostgreSQL backend', () => {
       }
       const results = await Promise.all(answers);
       await queue.drain();
-      expect(most).toBe(overlapping);
+      expect(appends.most).toBe(overlapping);
       // Submission order is commit order: seqs ascend request by request, without gaps, and the log agrees.
       const seqs = results.flatMap((result) => {
         if (!result.ok) throw new Error('unexpected conflict');

@@ -101,6 +101,16 @@ describeIf('PostgreSQL binary COPY and batched queries', () => {
       await client.query('ROLLBACK');
       expect((await client.query('SELECT count(*)::int AS n FROM uniq')).rows[0].n).toBe(0);
 
+      // An encoder that throws half-way: PostgreSQL gets CopyFail, and the caller the encoder's own error.
+      const broken = new Error('a row could not be encoded');
+      const streamed = new BatchQuery(['BEGIN', copyFrom('uniq', ['k']), 'COMMIT']).stream(client, (send) => {
+        new BinaryRows(send).row(1).int8(9);
+        throw broken;
+      });
+      await expect(streamed).rejects.toBe(broken);
+      await client.query('ROLLBACK');
+      expect((await client.query('SELECT count(*)::int AS n FROM uniq')).rows[0].n).toBe(0);
+
       const query = new BatchQuery(['BEGIN', copyFrom('uniq', ['k']), 'COMMIT']);
       const done = query.start(client);
       const partial = new BinaryRows(query.send);

@@ -14,6 +14,7 @@ import { AppendQueue } from '../src/services/append-queue.ts';
 import { storeFailure } from '../src/store/failures.ts';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.ts';
 import type { AppendResult } from '../src/store/store.ts';
+import { watchInFlight } from './support-inflight.ts';
 import { loopTurns } from './support-loop.ts';
 
 const T0 = Date.UTC(2026, 10, 20, 12, 0, 0);
@@ -161,18 +162,8 @@ describe('SQLite writer thread', () => {
     ] as const) {
       expect(subject.capabilities.pipelinedCommits).toBe(pipelined);
       // Watch the real store's appends: how many group commits the queue has handed over and not seen answered.
-      let inFlight = 0;
-      let most = 0;
-      const append = subject.appendEvents.bind(subject);
-      subject.appendEvents = async (requests, handOff) => {
-        most = Math.max(most, ++inFlight);
-        try {
-          return await append(requests, handOff);
-        } finally {
-          inFlight--;
-        }
-      };
-      const queue = new AppendQueue(subject);
+      const appends = watchInFlight(subject, 'appendEvents');
+      const queue = new AppendQueue(appends.watched);
       const answers: Promise<AppendResult>[] = [];
       for (let r = 0; r < 12; r++) {
         answers.push(
@@ -184,7 +175,7 @@ describe('SQLite writer thread', () => {
       }
       const results = await Promise.all(answers);
       await queue.drain();
-      expect(most).toBe(pipelined);
+      expect(appends.most).toBe(pipelined);
       // Submission order is commit order: seqs ascend request by request, without gaps.
       expect(results.flatMap((result) => rowsOf(result).map((row) => row.seq))).toEqual(
         Array.from({ length: 3600 }, (_, i) => i),

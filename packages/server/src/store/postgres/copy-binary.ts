@@ -180,6 +180,12 @@ export interface Statement {
 /** Per connection: names of statements known to be prepared there, or whose preparation a failure left in doubt. */
 const preparedOn = new WeakMap<object, Map<string, 'prepared' | 'in doubt'>>();
 
+/**
+ * An append group at least this large lets the next group form once its data is sent (services/append-queue.ts):
+ * what fills smaller groups is the requests their commit answers, and splitting those only adds transactions.
+ */
+export const HAND_OFF_MIN_ROWS = 256;
+
 /** The statement that reads one table's rows from the data sent behind it in a BatchQuery. */
 export const copyFrom = (table: string, columns: readonly string[]): Statement => ({
   text: `COPY ${table} (${columns.join(', ')}) FROM STDIN (FORMAT binary)`,
@@ -231,6 +237,27 @@ export class BatchQuery implements pg.Submittable {
       this.callback = (error) => (error ? reject(error) : resolve(this.results));
     });
     client.query(this);
+    return done;
+  }
+
+  /**
+   * Starts the query, then runs `encode`, which sends the COPY statements' data through `send` (PostgreSQL works on
+   * the first rows while the rest are encoded). If encoding throws, PostgreSQL gets CopyFail, the query is let finish
+   * and the error is rethrown, so the caller's transaction rolls back. `encode` must do nothing after its last COPY's
+   * data: the statements behind it (COMMIT among them) leave with that CopyDone. Resolves like start().
+   */
+  async stream(
+    client: pg.PoolClient,
+    encode: (send: (message: Buffer) => void) => void,
+  ): Promise<BatchRows[]> {
+    const done = this.start(client);
+    try {
+      encode(this.send);
+    } catch (error) {
+      this.fail('encoding failed');
+      await done.catch(() => {});
+      throw error;
+    }
     return done;
   }
 

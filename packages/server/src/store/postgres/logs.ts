@@ -6,7 +6,7 @@ import type { PreparedLogEntry } from '../../domain/log-entry.ts';
 import { ORDER_KEY_COUNTER_BITS, orderKeyFloor } from '../../domain/time.ts';
 import type { LogFilter, LogPageRequest, LogStatsRequest } from '../../query/log-filter.ts';
 import type { LogPage, LogStatsResult, StoredLogRow } from '../store.ts';
-import { BatchQuery, BinaryRows, copyFrom } from './copy-binary.ts';
+import { BatchQuery, BinaryRows, copyFrom, HAND_OFF_MIN_ROWS } from './copy-binary.ts';
 import { lexemePositions, tsqueryText } from './full-text.ts';
 import { big, int, int8Param, toPgText } from './values.ts';
 
@@ -18,8 +18,6 @@ const SEARCH_WINDOW = 2000;
 const RETRYABLE = new Set(['40P01', '40001']);
 /** unique_violation: the only unique key of `logs` is (tenant, order_key), so a computed key was taken. */
 const KEY_TAKEN = '23505';
-/** A group at least this large lets the next one start once its rows are sent (as for audit events). */
-const HAND_OFF_MIN_ENTRIES = 256;
 /** Columns the append COPYs, in the order the rows are encoded. */
 const LOG_COLUMNS = [
   'tenant',
@@ -177,9 +175,8 @@ export class PostgresLogs {
       copyFrom('logs', LOG_COLUMNS),
       'COMMIT',
     ]);
-    const committed = write.start(client);
-    try {
-      const rows = new BinaryRows(write.send);
+    const committed = write.stream(client, (send) => {
+      const rows = new BinaryRows(send);
       for (const { entry: e, seq, orderKey, service } of keyed) {
         rows
           .row(LOG_COLUMNS.length)
@@ -195,13 +192,9 @@ export class PostgresLogs {
           .tsvector(lexemePositions(e.searchText));
       }
       rows.end();
-      // Sent up to COMMIT, heads locked until it: the next group may form and wait for the lock inside PostgreSQL.
-      if (keyed.length >= HAND_OFF_MIN_ENTRIES) handOff?.();
-    } catch (error) {
-      write.fail('encoding failed');
-      await committed.catch(() => {});
-      throw error;
-    }
+    });
+    // Sent up to COMMIT, heads locked until it: the next group may form and wait for the lock inside PostgreSQL.
+    if (keyed.length >= HAND_OFF_MIN_ROWS) handOff?.();
     await committed;
   }
 

@@ -38,7 +38,7 @@ import type {
   TreeHead,
   UserRecord,
 } from '../store.ts';
-import { BatchQuery, BinaryRows, copyFrom } from './copy-binary.ts';
+import { BatchQuery, BinaryRows, copyFrom, HAND_OFF_MIN_ROWS } from './copy-binary.ts';
 import { lexemePositions, tsqueryText } from './full-text.ts';
 import { PostgresIdentity } from './identity.ts';
 import { PostgresLogs } from './logs.ts';
@@ -153,8 +153,6 @@ const bytesEqual = (a: Uint8Array | null, b: Uint8Array | null): boolean =>
 const RETRYABLE = new Set(['40P01', '40001']);
 /** "Prepared statement does not exist": the append path stops naming its statements and retries (see appendEvents). */
 const STATEMENT_GONE = '26000';
-/** A group at least this large lets the next one start once its data is sent (appendInTransaction, step 4). */
-const HAND_OFF_MIN_EVENTS = 256;
 /** The longest timer Node supports (~24.8 days): "no client-side timeout" for one query (0 means the default). */
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -627,9 +625,8 @@ export class PostgresStore implements Store {
       ...(nodes.count > 0 ? [copyFrom('merkle_nodes', NODE_COLUMNS)] : []),
       'COMMIT',
     ]);
-    const committed = write.start(client);
-    try {
-      const payloads = new BinaryRows(write.send);
+    const committed = write.stream(client, (send) => {
+      const payloads = new BinaryRows(send);
       for (const { event: e, seq, orderKey } of written) {
         payloads
           .row(EVENT_COLUMNS.length)
@@ -649,7 +646,7 @@ export class PostgresStore implements Store {
           .bytea(e.leafHash);
       }
       payloads.end();
-      const leaves = new BinaryRows(write.send);
+      const leaves = new BinaryRows(send);
       for (const { event: e, seq, orderKey } of written) {
         leaves
           .row(LEAF_COLUMNS.length)
@@ -663,18 +660,14 @@ export class PostgresStore implements Store {
           .bytea(e.inputDigest);
       }
       leaves.end();
-      if (nodes.count > 0) for (const message of nodes.end()) write.send(message);
-      // Everything up to COMMIT is sent and the tenant rows stay locked until it. The next group may form now: its
-      // lock waits inside PostgreSQL and is granted the moment this one commits, instead of after the event loop has
-      // read this commit, answered its requests and gathered the next group (~60 ms per group of 2,000 measured).
-      // Small groups keep waiting: what fills them is the requests answered by this commit, and splitting them only
-      // adds transactions (each with its fixed cost and fsync).
-      if (written.length >= HAND_OFF_MIN_EVENTS) handOff?.();
-    } catch (error) {
-      write.fail('encoding failed');
-      await committed.catch(() => {});
-      throw error;
-    }
+      if (nodes.count > 0) for (const message of nodes.end()) send(message);
+    });
+    // Everything up to COMMIT is sent and the tenant rows stay locked until it. The next group may form now: its
+    // lock waits inside PostgreSQL and is granted the moment this one commits, instead of after the event loop has
+    // read this commit, answered its requests and gathered the next group (~60 ms per group of 2,000 measured).
+    // Small groups keep waiting: what fills them is the requests answered by this commit, and splitting them only
+    // adds transactions (each with its fixed cost and fsync).
+    if (written.length >= HAND_OFF_MIN_ROWS) handOff?.();
     await committed;
     return results;
   }
